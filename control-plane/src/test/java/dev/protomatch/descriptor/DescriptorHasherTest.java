@@ -1,0 +1,112 @@
+package dev.protomatch.descriptor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
+import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
+import dev.protomatch.testing.DescriptorFixtures;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The hasher's contract beyond the hash values: caching, method surfaces, and errors for bad input. */
+class DescriptorHasherTest {
+  private final DescriptorHasher hasher = new DescriptorHasher();
+
+  @Test
+  void repeatedInputIsServedFromCache() {
+    byte[] set = DescriptorFixtures.GREETER_V2.protocSetBytes();
+
+    DescriptorSetFingerprint first = hasher.fingerprint(set, "first");
+    DescriptorSetFingerprint second = hasher.fingerprint(set.clone(), "second");
+
+    assertThat(second).isSameAs(first);
+    assertThat(hasher.cacheStats().hitCount()).isEqualTo(1);
+  }
+
+  @Test
+  void reportsMethodSurface() {
+    ServiceFingerprint greeter = hasher.fingerprint(DescriptorFixtures.GREETER_V2.protocSetBytes(), "v2")
+        .service("demo.Greeter", "v2");
+
+    assertThat(greeter.methods()).containsOnlyKeys("SayHello", "SayHelloAgain");
+    assertThat(greeter.methods().get("SayHelloAgain"))
+        .isEqualTo(new MethodSignature("SayHelloAgain", "demo.HelloRequest", "demo.HelloReply", false, false));
+  }
+
+  @Test
+  void rejectsBytesThatAreNotADescriptorSet() {
+    assertThatThrownBy(() -> hasher.fingerprint("hello world\n".getBytes(StandardCharsets.UTF_8), "notes.txt"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessageStartingWith("notes.txt: not a FileDescriptorSet")
+        .hasMessageEndingWith("expected the output of protoc --descriptor_set_out --include_imports");
+  }
+
+  @Test
+  void rejectsEmptyInput() {
+    assertThatThrownBy(() -> hasher.fingerprint(new byte[0], "empty.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("empty.pb: not a FileDescriptorSet, or an empty one (expected the output of protoc"
+            + " --descriptor_set_out --include_imports)");
+  }
+
+  @Test
+  void rejectsSetMissingAnImportedFile() {
+    FileDescriptorSet.Builder set = DescriptorFixtures.CATALOG_LAYOUT_A.protocSet().toBuilder();
+    set.removeFile(indexOf(set, "google/protobuf/timestamp.proto"));
+
+    assertThatThrownBy(() -> hasher.fingerprint(set.build(), "catalog.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("catalog.pb: file 'catalog/v1/types.proto' imports 'google/protobuf/timestamp.proto', which the"
+            + " descriptor set does not contain (write it with protoc --include_imports)");
+  }
+
+  @Test
+  void rejectsFileReferringToUndefinedType() {
+    FileDescriptorSet.Builder set = DescriptorFixtures.GREETER_V1.protocSet().toBuilder();
+    set.getFileBuilder(indexOf(set, "demo/greeter.proto")).getServiceBuilder(0).getMethodBuilder(0)
+        .setInputType(".demo.NoSuchRequest");
+
+    assertThatThrownBy(() -> hasher.fingerprint(set.build(), "greeter.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("greeter.pb: file 'demo/greeter.proto' is invalid: demo.Greeter.SayHello:"
+            + " \".demo.NoSuchRequest\" is not defined.");
+  }
+
+  @Test
+  void rejectsTwoDifferentFilesWithOneName() {
+    FileDescriptorSet set = DescriptorFixtures.GREETER_V1.protocSet().toBuilder()
+        .addFile(FileDescriptorProto.newBuilder().setName("demo/greeter.proto").setPackage("other"))
+        .build();
+
+    assertThatThrownBy(() -> hasher.fingerprint(set, "merged.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("merged.pb: file 'demo/greeter.proto' appears twice in the descriptor set with different contents");
+  }
+
+  @Test
+  void unknownServiceErrorListsTheServicesThatExist() {
+    DescriptorSetFingerprint set = hasher.fingerprint(DescriptorFixtures.GREETER_V1.protocSetBytes(), "v1.pb");
+
+    assertThatThrownBy(() -> set.service("demo.Greeter2", "v1.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("v1.pb: no service named 'demo.Greeter2' (the descriptor set defines demo.Greeter)");
+  }
+
+  @Test
+  void invalidInputIsNotCached() {
+    assertThatThrownBy(() -> hasher.fingerprint(new byte[0], "empty.pb")).isInstanceOf(InvalidDescriptorException.class);
+
+    assertThat(hasher.cacheStats().loadCount() + hasher.cacheStats().hitCount()).isZero();
+    assertThat(hasher.fingerprint(DescriptorFixtures.GREETER_V1.protocSetBytes(), "v1.pb").services()).isNotEmpty();
+  }
+
+  private static int indexOf(FileDescriptorSet.Builder set, String name) {
+    for (int i = 0; i < set.getFileCount(); i++) {
+      if (set.getFile(i).getName().equals(name)) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException(name);
+  }
+}
