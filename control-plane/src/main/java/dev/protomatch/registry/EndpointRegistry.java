@@ -1,0 +1,54 @@
+package dev.protomatch.registry;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Where protomatch keeps the endpoints it knows. The in-memory implementation is the embedded default; an
+ * etcd-backed one shared by several control-plane replicas is planned, so the contract is phrased in
+ * terms such a store can keep: leases with TTLs, whole-record replacement, and snapshots with a version.
+ *
+ * <p>Implementations take time from an injected clock, so lease expiry is testable without sleeping.
+ */
+public interface EndpointRegistry {
+
+  /**
+   * Adds or replaces the endpoint at the registration's address and grants a new lease (the previous
+   * lease at that address, if any, stops being valid).
+   */
+  Lease register(EndpointRegistration registration, Duration ttl);
+
+  /** Extends a live lease by its TTL; empty if the lease expired, was replaced, or never existed. */
+  Optional<Lease> renew(String leaseId);
+
+  /** Removes the endpoint holding this lease now; false if no such lease. */
+  boolean deregister(String leaseId);
+
+  /**
+   * Replaces the set of static endpoints (from the config file): address to the services declared there.
+   * Endpoints that stay keep their probe results.
+   */
+  void replaceStaticEndpoints(Map<EndpointAddress, Set<String>> servicesByAddress);
+
+  /**
+   * Records a probe outcome, unless the endpoint was re-registered (or removed) since the probe started.
+   *
+   * @param generation the {@link EndpointState#generation()} the probe was started for
+   */
+  void recordProbe(EndpointAddress address, long generation, ProbeState outcome);
+
+  /** Removes endpoints whose lease expired at least {@code retention} ago; returns what it removed. */
+  List<EndpointState> removeExpired(Duration retention);
+
+  /** Number of registered (not static) endpoints registered by {@code client}. */
+  int countByClient(String client);
+
+  /** The current state; cheap when nothing changed since the last call. */
+  RegistryState state();
+
+  /** Called (on the mutating thread, after the change) whenever the state changes. */
+  void addListener(Runnable onChange);
+}

@@ -1,0 +1,240 @@
+package dev.protomatch.registry;
+
+import dev.protomatch.descriptor.DescriptorHash;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * The embedded registry: one process, state in memory, lost on restart (registrations come back with the
+ * endpoints' next keep-alive: a NOT_FOUND makes them register again).
+ *
+ * <p>Mutations take one lock and are O(1) apart from snapshots: {@link #state()} copies the endpoint map
+ * only when it changed since the last call, so a burst of registrations costs one copy per decision, not
+ * one per registration.
+ */
+public final class InMemoryEndpointRegistry implements EndpointRegistry {
+  private final Clock clock;
+  private final Object lock = new Object();
+  private final Map<EndpointAddress, EndpointState> registered = new HashMap<>();
+  private final Map<EndpointAddress, EndpointState> statics = new HashMap<>();
+  private final Map<String, EndpointAddress> addressByLease = new HashMap<>();
+  private final Map<DescriptorHash, Integer> apiRefCounts = new HashMap<>();
+  private final Map<DescriptorHash, Instant> apiFirstSeen = new HashMap<>();
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private long version;
+  private long nextGeneration = 1;
+  private RegistryState snapshot = RegistryState.EMPTY;
+
+  public InMemoryEndpointRegistry(Clock clock) {
+    this.clock = clock;
+  }
+
+  @Override
+  public Lease register(EndpointRegistration registration, Duration ttl) {
+    Instant now = clock.instant();
+    Lease lease = new Lease(UUID.randomUUID().toString(), ttl, now.plus(ttl));
+    synchronized (lock) {
+      EndpointState previous = registered.get(registration.address());
+      Map<String, Advertisement> advertised = new TreeMap<>();
+      registration.services().forEach(a -> advertised.put(a.service(), a));
+      // The same process re-registering (same claims) keeps its probe result; anything else is re-probed.
+      ProbeState probe = previous != null && previous.advertised().equals(advertised)
+          ? previous.probe() : ProbeState.NOT_PROBED;
+      long generation = previous != null && previous.advertised().equals(advertised)
+          ? previous.generation() : nextGeneration++;
+      if (previous != null) {
+        previous.lease().ifPresent(old -> addressByLease.remove(old.id()));
+      }
+      EndpointState state = new EndpointState(generation, registration.address(), EndpointSource.REGISTRATION,
+          registration.locality(), new TreeMap<>(registration.labels()), registration.weight(),
+          new TreeMap<>(advertised), Optional.of(lease), registration.client(), now, probe);
+      put(registered, state, now);
+      addressByLease.put(lease.id(), registration.address());
+      changed();
+    }
+    notifyListeners();
+    return lease;
+  }
+
+  @Override
+  public Optional<Lease> renew(String leaseId) {
+    Instant now = clock.instant();
+    Lease renewed;
+    synchronized (lock) {
+      EndpointAddress address = addressByLease.get(leaseId);
+      EndpointState state = address == null ? null : registered.get(address);
+      if (state == null || state.leaseExpired(now)) {
+        return Optional.empty();
+      }
+      Lease lease = state.lease().orElseThrow();
+      renewed = new Lease(lease.id(), lease.ttl(), now.plus(lease.ttl()));
+      registered.put(address, state.withLease(renewed));
+      changed();
+    }
+    notifyListeners();
+    return Optional.of(renewed);
+  }
+
+  @Override
+  public boolean deregister(String leaseId) {
+    synchronized (lock) {
+      EndpointAddress address = addressByLease.remove(leaseId);
+      if (address == null) {
+        return false;
+      }
+      remove(registered, address);
+      changed();
+    }
+    notifyListeners();
+    return true;
+  }
+
+  @Override
+  public void replaceStaticEndpoints(Map<EndpointAddress, Set<String>> servicesByAddress) {
+    Instant now = clock.instant();
+    synchronized (lock) {
+      boolean changed = false;
+      for (EndpointAddress address : List.copyOf(statics.keySet())) {
+        if (!servicesByAddress.containsKey(address)) {
+          remove(statics, address);
+          changed = true;
+        }
+      }
+      for (Map.Entry<EndpointAddress, Set<String>> entry : servicesByAddress.entrySet()) {
+        Map<String, Advertisement> advertised = new TreeMap<>();
+        entry.getValue().forEach(service -> advertised.put(service, Advertisement.nameOnly(service)));
+        EndpointState previous = statics.get(entry.getKey());
+        if (previous != null && previous.advertised().equals(advertised)) {
+          continue;
+        }
+        put(statics, new EndpointState(nextGeneration++, entry.getKey(), EndpointSource.STATIC, Locality.UNKNOWN,
+            new TreeMap<>(), 1, new TreeMap<>(advertised), Optional.empty(), "", now,
+            previous == null ? ProbeState.NOT_PROBED : previous.probe()), now);
+        changed = true;
+      }
+      if (!changed) {
+        return;
+      }
+      changed();
+    }
+    notifyListeners();
+  }
+
+  @Override
+  public void recordProbe(EndpointAddress address, long generation, ProbeState outcome) {
+    Instant now = clock.instant();
+    synchronized (lock) {
+      Map<EndpointAddress, EndpointState> map = registered.containsKey(address) ? registered : statics;
+      EndpointState state = map.get(address);
+      if (state == null || state.generation() != generation || state.probe().equals(outcome)) {
+        return;
+      }
+      put(map, state.withProbe(outcome), now);
+      changed();
+    }
+    notifyListeners();
+  }
+
+  @Override
+  public List<EndpointState> removeExpired(Duration retention) {
+    Instant cutoff = clock.instant().minus(retention);
+    List<EndpointState> removed = new ArrayList<>();
+    synchronized (lock) {
+      for (EndpointState state : List.copyOf(registered.values())) {
+        if (state.leaseExpired(cutoff)) {
+          state.lease().ifPresent(lease -> addressByLease.remove(lease.id()));
+          remove(registered, state.address());
+          removed.add(state);
+        }
+      }
+      if (removed.isEmpty()) {
+        return removed;
+      }
+      changed();
+    }
+    notifyListeners();
+    return removed;
+  }
+
+  @Override
+  public int countByClient(String client) {
+    synchronized (lock) {
+      int count = 0;
+      for (EndpointState state : registered.values()) {
+        if (state.client().equals(client)) {
+          count++;
+        }
+      }
+      return count;
+    }
+  }
+
+  @Override
+  public RegistryState state() {
+    synchronized (lock) {
+      if (snapshot.version() != version) {
+        TreeMap<EndpointAddress, EndpointState> endpoints = new TreeMap<>(statics);
+        endpoints.putAll(registered); // a registration at a static address carries more: it wins
+        snapshot = new RegistryState(version, endpoints, apiFirstSeen);
+      }
+      return snapshot;
+    }
+  }
+
+  @Override
+  public void addListener(Runnable onChange) {
+    listeners.add(onChange);
+  }
+
+  private void put(Map<EndpointAddress, EndpointState> map, EndpointState state, Instant now) {
+    EndpointState previous = map.put(state.address(), state);
+    // Acquire before release: a hash both records carry must keep its first-seen time.
+    forEachApiHash(state, hash -> {
+      apiRefCounts.merge(hash, 1, Integer::sum);
+      apiFirstSeen.putIfAbsent(hash, now);
+    });
+    if (previous != null) {
+      forEachApiHash(previous, this::release);
+    }
+  }
+
+  private void remove(Map<EndpointAddress, EndpointState> map, EndpointAddress address) {
+    EndpointState previous = map.remove(address);
+    if (previous != null) {
+      forEachApiHash(previous, this::release);
+    }
+  }
+
+  private void release(DescriptorHash hash) {
+    if (apiRefCounts.merge(hash, -1, Integer::sum) <= 0) {
+      apiRefCounts.remove(hash);
+      apiFirstSeen.remove(hash);
+    }
+  }
+
+  private static void forEachApiHash(EndpointState state, Consumer<DescriptorHash> action) {
+    state.advertised().values().forEach(a -> a.api().ifPresent(action));
+    if (state.probe() instanceof ProbeState.Probed probed) {
+      probed.services().values().forEach(f -> action.accept(f.api()));
+    }
+  }
+
+  private void changed() {
+    version++;
+  }
+
+  private void notifyListeners() {
+    listeners.forEach(Runnable::run);
+  }
+}
