@@ -1,0 +1,161 @@
+package dev.protomatch.probe;
+
+import dev.protomatch.descriptor.DescriptorHasher;
+import dev.protomatch.descriptor.DescriptorSetFingerprint;
+import dev.protomatch.descriptor.InvalidDescriptorException;
+import dev.protomatch.descriptor.ServiceFingerprint;
+import dev.protomatch.policy.Settings;
+import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.EndpointState;
+import dev.protomatch.registry.ProbeState;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Asks every endpoint's reflection what it serves and records the answer in the registry.
+ *
+ * <p>Probes run on a fixed pool of {@code settings.probe.concurrency} threads, each bounded by
+ * {@code settings.probe.timeout}, so one hanging or lying endpoint costs one thread for one timeout and
+ * never delays the others. An endpoint is probed when first seen, then every {@code interval}; after
+ * {@code n} consecutive failures it waits {@code min(max-backoff, interval * 2^(n-1))}. Due-ness is computed
+ * from the injected clock, so tests drive probing with {@link #probeDue()} and a test clock.
+ */
+public final class ReflectionProber implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ReflectionProber.class);
+
+  private final EndpointRegistry registry;
+  private final DescriptorHasher hasher;
+  private final Supplier<Settings.Probe> settings;
+  private final Clock clock;
+  private final ProbeChannels channels;
+  private final ExecutorService pool;
+  private final Set<EndpointAddress> inFlight = ConcurrentHashMap.newKeySet();
+  private volatile ScheduledFuture<?> ticking;
+
+  public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher,
+                          Supplier<Settings.Probe> settings, Clock clock) {
+    this.registry = registry;
+    this.hasher = hasher;
+    this.settings = settings;
+    this.clock = clock;
+    this.channels = new ProbeChannels(Duration.ofMinutes(5));
+    AtomicInteger threads = new AtomicInteger();
+    this.pool = Executors.newFixedThreadPool(settings.get().concurrency(), runnable -> {
+      Thread thread = new Thread(runnable, "protomatch-probe-" + threads.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
+
+  /** Checks for due endpoints every {@code tick} (and at once when the registry changes). */
+  public void start(ScheduledExecutorService scheduler, Duration tick) {
+    ticking = scheduler.scheduleWithFixedDelay(this::probeDueQuietly, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+    registry.addListener(() -> scheduler.execute(this::probeDueQuietly));
+  }
+
+  /** Starts a probe of every due endpoint not already being probed; completes when those probes finish. */
+  public CompletableFuture<Void> probeDue() {
+    Instant now = clock.instant();
+    Settings.Probe probe = settings.get();
+    List<CompletableFuture<Void>> started = new ArrayList<>();
+    for (EndpointState endpoint : registry.state().endpoints().values()) {
+      if (!endpoint.leaseExpired(now) && isDue(endpoint.probe(), now, probe) && inFlight.add(endpoint.address())) {
+        started.add(CompletableFuture.runAsync(() -> {
+          try {
+            registry.recordProbe(endpoint.address(), endpoint.generation(), probe(endpoint, probe.timeout()));
+          } finally {
+            inFlight.remove(endpoint.address());
+          }
+        }, pool));
+      }
+    }
+    return CompletableFuture.allOf(started.toArray(CompletableFuture[]::new));
+  }
+
+  static boolean isDue(ProbeState state, Instant now, Settings.Probe probe) {
+    if (state instanceof ProbeState.Probed probed) {
+      return !now.isBefore(probed.at().plus(probe.interval()));
+    }
+    if (state instanceof ProbeState.Failed failed) {
+      return !now.isBefore(failed.at().plus(backoff(failed.consecutiveFailures(), probe)));
+    }
+    return true;
+  }
+
+  static Duration backoff(int consecutiveFailures, Settings.Probe probe) {
+    int doublings = Math.min(Math.max(consecutiveFailures - 1, 0), 20);
+    Duration wait = probe.interval().multipliedBy(1L << doublings);
+    return wait.compareTo(probe.maxBackoff()) > 0 ? probe.maxBackoff() : wait;
+  }
+
+  private ProbeState probe(EndpointState endpoint, Duration timeout) {
+    String where = endpoint.address().toString();
+    int failures = endpoint.probe() instanceof ProbeState.Failed failed ? failed.consecutiveFailures() : 0;
+    try {
+      ReflectionResult answer = new ReflectionClient(timeout).fetch(channels.channel(endpoint.address()), where);
+      DescriptorSetFingerprint files = hasher.fingerprint(answer.files(), where + " reflection answer");
+      SortedMap<String, ServiceFingerprint> services = new TreeMap<>();
+      for (String service : answer.services()) {
+        if (service.startsWith("grpc.reflection.")) {
+          continue;
+        }
+        ServiceFingerprint fingerprint = files.services().get(service);
+        if (fingerprint == null) {
+          return failed(endpoint, ReflectionException.Kind.BAD_ANSWER,
+              where + ": reflection lists " + service + " but its files do not define it", failures);
+        }
+        services.put(service, fingerprint);
+      }
+      if (failures > 0) {
+        log.info("probe of {} succeeded again after {} failure(s)", where, failures);
+      }
+      return new ProbeState.Probed(clock.instant(), answer.protocol(), services);
+    } catch (ReflectionException e) {
+      return failed(endpoint, e.kind(), e.getMessage(), failures);
+    } catch (InvalidDescriptorException e) {
+      return failed(endpoint, ReflectionException.Kind.BAD_ANSWER, e.getMessage(), failures);
+    }
+  }
+
+  private ProbeState failed(EndpointState endpoint, ReflectionException.Kind kind, String message, int failures) {
+    if (failures == 0) {
+      log.warn("probe of {} failed: {}", endpoint.address(), message);
+    }
+    return new ProbeState.Failed(clock.instant(), kind, message, failures + 1);
+  }
+
+  private void probeDueQuietly() {
+    try {
+      probeDue();
+    } catch (RuntimeException e) {
+      log.error("probe scheduling failed", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (ticking != null) {
+      ticking.cancel(false);
+    }
+    pool.shutdownNow();
+    channels.close();
+  }
+}

@@ -1,0 +1,113 @@
+package dev.protomatch.registration;
+
+import com.google.protobuf.Timestamp;
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import dev.protomatch.api.v1.DeregisterRequest;
+import dev.protomatch.api.v1.DeregisterResponse;
+import dev.protomatch.api.v1.KeepAliveRequest;
+import dev.protomatch.api.v1.KeepAliveResponse;
+import dev.protomatch.api.v1.RegisterRequest;
+import dev.protomatch.api.v1.RegisterResponse;
+import dev.protomatch.api.v1.RegistrationGrpc;
+import dev.protomatch.descriptor.DescriptorHasher;
+import dev.protomatch.policy.Settings;
+import dev.protomatch.registry.EndpointRegistration;
+import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.Lease;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code protomatch.v1.Registration} API. Every refusal is a status whose description says what was
+ * wrong; a refused call changes nothing, so endpoints already registered are never lost to a bad request.
+ * Install behind {@link BearerTokenInterceptor}.
+ */
+public final class RegistrationService extends RegistrationGrpc.RegistrationImplBase {
+  private static final Logger log = LoggerFactory.getLogger(RegistrationService.class);
+
+  private final EndpointRegistry registry;
+  private final Supplier<Settings> settings;
+  private final RegistrationValidator validator;
+
+  public RegistrationService(EndpointRegistry registry, Supplier<Settings> settings, DescriptorHasher hasher) {
+    this.registry = registry;
+    this.settings = settings;
+    this.validator = new RegistrationValidator(hasher);
+  }
+
+  @Override
+  public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
+    String client = Optional.ofNullable(BearerTokenInterceptor.CLIENT.get()).orElse("unknown");
+    Settings current = settings.get();
+    try {
+      EndpointRegistration registration = validator.validate(request, client, current.limits());
+      int already = registry.countByClient(client);
+      boolean replacing = registry.state().endpoints().containsKey(registration.address());
+      if (!replacing && already >= current.limits().maxEndpointsPerClient()) {
+        throw Status.RESOURCE_EXHAUSTED.withDescription("client " + client + " already registered " + already
+            + " endpoints; the limit is " + current.limits().maxEndpointsPerClient()
+            + " (settings.limits.max-endpoints-per-client)").asException();
+      }
+      Lease lease = registry.register(registration, ttl(request, current.lease()));
+      log.info("registered {} for {} (client {}, lease ttl {}s)", registration.address(),
+          registration.services().stream().map(a -> a.service()).toList(), client, lease.ttl().toSeconds());
+      response.onNext(RegisterResponse.newBuilder()
+          .setLeaseId(lease.id())
+          .setTtl(Durations.fromMillis(lease.ttl().toMillis()))
+          .setExpiresAt(timestamp(lease))
+          .build());
+      response.onCompleted();
+    } catch (StatusException e) {
+      log.warn("refused registration from {}: {}", client, e.getStatus().getDescription());
+      response.onError(e);
+    }
+  }
+
+  @Override
+  public void keepAlive(KeepAliveRequest request, StreamObserver<KeepAliveResponse> response) {
+    Optional<Lease> lease = registry.renew(request.getLeaseId());
+    if (lease.isEmpty()) {
+      response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
+          + "' is unknown or expired; register again").asException());
+      return;
+    }
+    response.onNext(KeepAliveResponse.newBuilder()
+        .setTtl(Durations.fromMillis(lease.get().ttl().toMillis()))
+        .setExpiresAt(timestamp(lease.get()))
+        .build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
+    if (!registry.deregister(request.getLeaseId())) {
+      response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
+          + "' is unknown or expired").asException());
+      return;
+    }
+    response.onNext(DeregisterResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  private static Duration ttl(RegisterRequest request, Settings.Lease lease) {
+    if (!request.hasTtl()) {
+      return lease.defaultTtl();
+    }
+    Duration requested = Duration.ofMillis(Durations.toMillis(request.getTtl()));
+    if (requested.compareTo(lease.minTtl()) < 0) {
+      return lease.minTtl();
+    }
+    return requested.compareTo(lease.maxTtl()) > 0 ? lease.maxTtl() : requested;
+  }
+
+  private static Timestamp timestamp(Lease lease) {
+    return Timestamps.fromMillis(lease.expiresAt().toEpochMilli());
+  }
+}

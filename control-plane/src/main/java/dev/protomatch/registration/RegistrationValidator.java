@@ -1,0 +1,116 @@
+package dev.protomatch.registration;
+
+import dev.protomatch.api.v1.Endpoint;
+import dev.protomatch.api.v1.RegisterRequest;
+import dev.protomatch.api.v1.ServiceAdvertisement;
+import dev.protomatch.descriptor.DescriptorHash;
+import dev.protomatch.descriptor.DescriptorHasher;
+import dev.protomatch.descriptor.HashLevel;
+import dev.protomatch.descriptor.InvalidDescriptorException;
+import dev.protomatch.descriptor.ServiceFingerprint;
+import dev.protomatch.policy.Settings;
+import dev.protomatch.registry.Advertisement;
+import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.EndpointRegistration;
+import dev.protomatch.registry.Locality;
+import io.grpc.Status;
+import io.grpc.StatusException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a wire {@link RegisterRequest} into a trusted {@link EndpointRegistration}, or refuses it with a
+ * status whose description names the field (as a path into the request) and what was expected.
+ */
+final class RegistrationValidator {
+  private static final Pattern FULL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+
+  private final DescriptorHasher hasher;
+
+  RegistrationValidator(DescriptorHasher hasher) {
+    this.hasher = hasher;
+  }
+
+  EndpointRegistration validate(RegisterRequest request, String client, Settings.Limits limits) throws StatusException {
+    if (!request.hasEndpoint()) {
+      throw invalid("endpoint is required");
+    }
+    Endpoint endpoint = request.getEndpoint();
+    if (endpoint.getHost().isBlank()) {
+      throw invalid("endpoint.host is required");
+    }
+    if (endpoint.getPort() < 1 || endpoint.getPort() > 65535) {
+      throw invalid("endpoint.port must be within 1..65535, got " + endpoint.getPort());
+    }
+    EndpointAddress address = new EndpointAddress(endpoint.getHost(), endpoint.getPort());
+    if (endpoint.getServicesCount() == 0) {
+      throw invalid("endpoint.services must list at least one service");
+    }
+    if (endpoint.getServicesCount() > limits.maxServicesPerEndpoint()) {
+      throw Status.RESOURCE_EXHAUSTED.withDescription("endpoint " + address + " advertises "
+          + endpoint.getServicesCount() + " services; the limit is " + limits.maxServicesPerEndpoint()
+          + " (settings.limits.max-services-per-endpoint)").asException();
+    }
+    List<Advertisement> advertisements = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (int i = 0; i < endpoint.getServicesCount(); i++) {
+      Advertisement advertisement = advertisement(endpoint.getServices(i), "endpoint.services[" + i + "]");
+      if (!seen.add(advertisement.service())) {
+        throw invalid("endpoint.services[" + i + "].name: service " + advertisement.service() + " is listed twice");
+      }
+      advertisements.add(advertisement);
+    }
+    Locality locality = new Locality(endpoint.getLocality().getRegion(), endpoint.getLocality().getZone(),
+        endpoint.getLocality().getSubZone());
+    return new EndpointRegistration(address, locality, endpoint.getLabelsMap(),
+        endpoint.getWeight() == 0 ? 1 : endpoint.getWeight(), advertisements, client);
+  }
+
+  private Advertisement advertisement(ServiceAdvertisement service, String path) throws StatusException {
+    if (!FULL_NAME.matcher(service.getName()).matches()) {
+      throw invalid(path + ".name: expected a full service name such as demo.Greeter, got '" + service.getName() + "'");
+    }
+    Optional<DescriptorHash> api = hash(service.getApiHash(), path + ".api_hash");
+    Optional<DescriptorHash> schema = hash(service.getSchemaHash(), path + ".schema_hash");
+    if (service.getFileDescriptorSet().isEmpty()) {
+      if (api.isEmpty() && schema.isEmpty()) {
+        throw invalid(path + ": set api_hash, schema_hash or file_descriptor_set");
+      }
+      return new Advertisement(service.getName(), api, schema, Optional.empty());
+    }
+    ServiceFingerprint fingerprint;
+    try {
+      fingerprint = hasher.fingerprint(service.getFileDescriptorSet().toByteArray(), path + ".file_descriptor_set")
+          .service(service.getName(), path + ".file_descriptor_set");
+    } catch (InvalidDescriptorException e) {
+      throw invalid(e.getMessage());
+    }
+    for (HashLevel level : HashLevel.values()) {
+      Optional<DescriptorHash> claimed = level == HashLevel.API ? api : schema;
+      if (claimed.isPresent() && !claimed.get().equals(fingerprint.hash(level))) {
+        throw invalid(path + "." + level.id() + "_hash " + claimed.get()
+            + " does not match the attached file_descriptor_set, which hashes to " + fingerprint.hash(level));
+      }
+    }
+    return Advertisement.of(fingerprint);
+  }
+
+  private static Optional<DescriptorHash> hash(String text, String path) throws StatusException {
+    if (text.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(DescriptorHash.parse(text));
+    } catch (IllegalArgumentException e) {
+      throw invalid(path + ": " + e.getMessage());
+    }
+  }
+
+  private static StatusException invalid(String description) {
+    return Status.INVALID_ARGUMENT.withDescription(description).asException();
+  }
+}

@@ -1,0 +1,242 @@
+package dev.protomatch.registration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.util.Durations;
+import com.google.protobuf.util.Timestamps;
+import dev.protomatch.api.v1.DeregisterRequest;
+import dev.protomatch.api.v1.Endpoint;
+import dev.protomatch.api.v1.KeepAliveRequest;
+import dev.protomatch.api.v1.RegisterRequest;
+import dev.protomatch.api.v1.RegisterResponse;
+import dev.protomatch.api.v1.RegistrationGrpc;
+import dev.protomatch.api.v1.ServiceAdvertisement;
+import dev.protomatch.descriptor.DescriptorHasher;
+import dev.protomatch.policy.Settings;
+import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.InMemoryEndpointRegistry;
+import dev.protomatch.testing.DescriptorFixtures;
+import dev.protomatch.testing.Fingerprints;
+import dev.protomatch.testing.TestClock;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The registration API on a real loopback server: leases, authentication, validation and limits. */
+class RegistrationServiceTest {
+  private static final String TOKEN = "s3cret-registration-token";
+  private static final int MAX_MESSAGE_BYTES = 64 * 1024;
+
+  private final TestClock clock = TestClock.atEpochPlusOneDay();
+  private final InMemoryEndpointRegistry registry = new InMemoryEndpointRegistry(clock);
+  private final AtomicReference<Settings> settings = new AtomicReference<>(withLimits(
+      new Settings.Auth(Optional.empty(), Optional.of("TEST_TOKEN"), false), new Settings.Limits(MAX_MESSAGE_BYTES, 3, 2)));
+  private Server server;
+  private ManagedChannel channel;
+
+  @BeforeEach
+  void start() throws IOException {
+    RegistrationService service = new RegistrationService(registry, settings::get, new DescriptorHasher());
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .maxInboundMessageSize(MAX_MESSAGE_BYTES)
+        .addService(ServerInterceptors.intercept(service,
+            new BearerTokenInterceptor(() -> settings.get().auth(), Map.of("TEST_TOKEN", TOKEN)::get)))
+        .build().start();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    channel.shutdownNow();
+    server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void registrationGrantsLeaseWithDefaultTtl() {
+    RegisterResponse response = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+
+    assertThat(response.getLeaseId()).isNotEmpty();
+    assertThat(Durations.toSeconds(response.getTtl())).isEqualTo(30);
+    assertThat(Timestamps.toMillis(response.getExpiresAt())).isEqualTo(clock.instant().plusSeconds(30).toEpochMilli());
+    assertThat(registry.state().endpoints().get(new EndpointAddress("127.0.0.1", 50051)).advertised()
+        .get("demo.Greeter").fingerprint()).contains(Fingerprints.greeterV2());
+  }
+
+  @Test
+  void requestedTtlIsClampedToConfiguredBounds() {
+    RegisterResponse response = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()).toBuilder()
+        .setTtl(Durations.fromSeconds(3600)).build());
+
+    assertThat(Durations.toSeconds(response.getTtl())).isEqualTo(300);
+  }
+
+  @Test
+  void keepAliveExtendsLease() {
+    RegisterResponse lease = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    clock.advance(Duration.ofSeconds(25));
+
+    var renewed = stub(TOKEN).keepAlive(KeepAliveRequest.newBuilder().setLeaseId(lease.getLeaseId()).build());
+
+    assertThat(Timestamps.toMillis(renewed.getExpiresAt())).isEqualTo(clock.instant().plusSeconds(30).toEpochMilli());
+  }
+
+  @Test
+  void keepAliveAfterExpiryIsNotFound() {
+    RegisterResponse lease = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    clock.advance(Duration.ofSeconds(31));
+
+    assertThatThrownBy(() -> stub(TOKEN).keepAlive(KeepAliveRequest.newBuilder().setLeaseId(lease.getLeaseId()).build()))
+        .satisfies(e -> assertStatus(e, Status.Code.NOT_FOUND,
+            "lease '" + lease.getLeaseId() + "' is unknown or expired; register again"));
+  }
+
+  @Test
+  void deregistrationRemovesEndpoint() {
+    RegisterResponse lease = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+
+    stub(TOKEN).deregister(DeregisterRequest.newBuilder().setLeaseId(lease.getLeaseId()).build());
+
+    assertThat(registry.state().endpoints()).isEmpty();
+  }
+
+  @Test
+  void missingTokenIsUnauthenticated() {
+    assertThatThrownBy(() -> RegistrationGrpc.newBlockingStub(channel).register(request(50051, greeterV2WithDescriptors())))
+        .satisfies(e -> assertStatus(e, Status.Code.UNAUTHENTICATED,
+            "missing bearer token: send metadata 'authorization: Bearer <token>'"));
+    assertThat(registry.state().endpoints()).isEmpty();
+  }
+
+  @Test
+  void wrongTokenIsUnauthenticated() {
+    assertThatThrownBy(() -> stub("guess").register(request(50051, greeterV2WithDescriptors())))
+        .satisfies(e -> assertStatus(e, Status.Code.UNAUTHENTICATED, "invalid bearer token"));
+  }
+
+  @Test
+  void insecureSettingAcceptsCallsWithoutToken() {
+    settings.set(withLimits(Settings.Auth.insecureForDevelopment(), settings.get().limits()));
+
+    RegisterResponse response = RegistrationGrpc.newBlockingStub(channel).register(request(50051, greeterV2WithDescriptors()));
+
+    assertThat(response.getLeaseId()).isNotEmpty();
+  }
+
+  @Test
+  void tooManyServicesPerEndpointIsRefused() {
+    RegisterRequest.Builder request = request(50051, greeterV2WithDescriptors()).toBuilder();
+    for (int i = 0; i < 3; i++) {
+      request.getEndpointBuilder().addServices(ServiceAdvertisement.newBuilder().setName("demo.Extra" + i)
+          .setApiHash(Fingerprints.greeterV1().api().value()));
+    }
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request.build()))
+        .satisfies(e -> assertStatus(e, Status.Code.RESOURCE_EXHAUSTED,
+            "endpoint 127.0.0.1:50051 advertises 4 services; the limit is 3 (settings.limits.max-services-per-endpoint)"));
+  }
+
+  @Test
+  void tooManyEndpointsPerClientIsRefusedButReRegistrationIsNot() {
+    stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    stub(TOKEN).register(request(50052, greeterV2WithDescriptors()));
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50053, greeterV2WithDescriptors())))
+        .satisfies(e -> assertStatus(e, Status.Code.RESOURCE_EXHAUSTED,
+            "client 127.0.0.1 already registered 2 endpoints; the limit is 2 (settings.limits.max-endpoints-per-client)"));
+    assertThat(stub(TOKEN).register(request(50052, greeterV2WithDescriptors())).getLeaseId()).isNotEmpty();
+  }
+
+  @Test
+  void oversizedRegistrationIsRefused() {
+    ServiceAdvertisement huge = ServiceAdvertisement.newBuilder().setName("demo.Greeter")
+        .setFileDescriptorSet(ByteString.copyFrom(new byte[MAX_MESSAGE_BYTES + 1])).build();
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50051, huge)))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+  }
+
+  @Test
+  void malformedHashIsRefusedNamingTheField() {
+    ServiceAdvertisement bad = ServiceAdvertisement.newBuilder().setName("demo.Greeter").setApiHash("sha256:abc").build();
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50051, bad)))
+        .satisfies(e -> assertStatus(e, Status.Code.INVALID_ARGUMENT, "endpoint.services[0].api_hash: malformed"
+            + " descriptor hash 'sha256:abc' (expected sha256: followed by 64 lower-case hex digits)"));
+  }
+
+  @Test
+  void advertisedHashContradictingAttachedDescriptorsIsRefused() {
+    ServiceAdvertisement lying = greeterV2WithDescriptors().toBuilder()
+        .setApiHash(Fingerprints.greeterV1().api().value()).build();
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50051, lying)))
+        .satisfies(e -> assertStatus(e, Status.Code.INVALID_ARGUMENT, "endpoint.services[0].api_hash "
+            + Fingerprints.greeterV1().api() + " does not match the attached file_descriptor_set, which hashes to "
+            + Fingerprints.greeterV2().api()));
+  }
+
+  @Test
+  void invalidPortIsRefused() {
+    assertThatThrownBy(() -> stub(TOKEN).register(request(0, greeterV2WithDescriptors())))
+        .satisfies(e -> assertStatus(e, Status.Code.INVALID_ARGUMENT, "endpoint.port must be within 1..65535, got 0"));
+  }
+
+  @Test
+  void refusedRegistrationLeavesEarlierRegistrationsIntact() {
+    stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    var before = registry.state();
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50051, ServiceAdvertisement.newBuilder()
+        .setName("demo.Greeter").setApiHash("nope").build())));
+
+    assertThat(registry.state()).isEqualTo(before);
+  }
+
+  private RegistrationGrpc.RegistrationBlockingStub stub(String token) {
+    Metadata headers = new Metadata();
+    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    return RegistrationGrpc.newBlockingStub(channel).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  private static RegisterRequest request(int port, ServiceAdvertisement service) {
+    return RegisterRequest.newBuilder()
+        .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(port).addServices(service))
+        .build();
+  }
+
+  static ServiceAdvertisement greeterV2WithDescriptors() {
+    return ServiceAdvertisement.newBuilder().setName("demo.Greeter")
+        .setFileDescriptorSet(ByteString.copyFrom(DescriptorFixtures.GREETER_V2.protocSetBytes())).build();
+  }
+
+  private static Settings withLimits(Settings.Auth auth, Settings.Limits limits) {
+    Settings defaults = Settings.defaults();
+    return new Settings(defaults.lease(), defaults.probe(), auth, limits);
+  }
+
+  private static void assertStatus(Throwable e, Status.Code code, String description) {
+    assertThat(e).isInstanceOf(StatusRuntimeException.class);
+    Status status = ((StatusRuntimeException) e).getStatus();
+    assertThat(status.getCode()).isEqualTo(code);
+    assertThat(status.getDescription()).isEqualTo(description);
+  }
+}
