@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -48,6 +49,7 @@ public final class ReflectionProber implements AutoCloseable {
   private final ProbeChannels channels;
   private final ExecutorService pool;
   private final Set<EndpointAddress> inFlight = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean scanQueued = new AtomicBoolean();
   private volatile ScheduledFuture<?> ticking;
 
   public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher,
@@ -65,10 +67,20 @@ public final class ReflectionProber implements AutoCloseable {
     });
   }
 
-  /** Checks for due endpoints every {@code tick} (and at once when the registry changes). */
+  /**
+   * Checks for due endpoints every {@code tick}, and soon after the registry changes so new endpoints are
+   * probed at once. Changes arriving while a scan is queued share it: a storm of keep-alives costs one scan.
+   */
   public void start(ScheduledExecutorService scheduler, Duration tick) {
     ticking = scheduler.scheduleWithFixedDelay(this::probeDueQuietly, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
-    registry.addListener(() -> scheduler.execute(this::probeDueQuietly));
+    registry.addListener(() -> {
+      if (scanQueued.compareAndSet(false, true)) {
+        scheduler.execute(() -> {
+          scanQueued.set(false);
+          probeDueQuietly();
+        });
+      }
+    });
   }
 
   /** Starts a probe of every due endpoint not already being probed; completes when those probes finish. */
