@@ -1,0 +1,194 @@
+package dev.protomatch.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import com.google.protobuf.util.Durations;
+import dev.protomatch.decision.RoutableEndpoint;
+import dev.protomatch.decision.RoutingDecision;
+import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.registry.Locality;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds xDS resources from a routing decision: a pure function, so what clients receive follows from the
+ * decision alone and is tested without a server.
+ *
+ * <p>Per service with cluster name {@code C}: cluster {@code C} (EDS over ADS) holds the included
+ * endpoints. For each method whose eligible endpoints differ from those, cluster {@code C/Method} holds
+ * exactly the endpoints serving that method compatibly, and an exact-path route sends
+ * {@code /pkg.Service/Method} there; all other calls of the service take the {@code /pkg.Service/} prefix
+ * route to {@code C}. A service no endpoint qualifies for keeps its routes and an empty assignment, so
+ * callers get UNAVAILABLE (retryable), never UNIMPLEMENTED.
+ *
+ * <p>Proxyless gRPC clients get, per service, an API listener and a route configuration both named
+ * {@code C} (the client dials {@code xds:///C}). Envoy sidecars get one listener,
+ * {@value #ENVOY_LISTENER}, on the configured address, routing every service by path.
+ */
+public final class SnapshotBuilder {
+  public static final String ENVOY_LISTENER = "protomatch-egress";
+  private static final String HCM_TYPE = "envoy.filters.network.http_connection_manager";
+  private static final String ROUTER = "envoy.filters.http.router";
+  private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  private final String envoyListenerHost;
+  private final int envoyListenerPort;
+
+  /** @param envoyListenerHost where sidecars listen for their application's outbound gRPC calls */
+  public SnapshotBuilder(String envoyListenerHost, int envoyListenerPort) {
+    this.envoyListenerHost = envoyListenerHost;
+    this.envoyListenerPort = envoyListenerPort;
+  }
+
+  public static String methodCluster(String cluster, String method) {
+    return cluster + "/" + method;
+  }
+
+  public XdsResources build(RoutingDecision decision, NodeKind kind) {
+    Map<String, Cluster> clusters = new TreeMap<>();
+    Map<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
+    Map<String, Listener> listeners = new TreeMap<>();
+    Map<String, RouteConfiguration> routes = new TreeMap<>();
+    List<Route> envoyRoutes = new ArrayList<>();
+    List<Route> envoyPrefixRoutes = new ArrayList<>();
+
+    for (ServiceDecision service : decision.services().values()) {
+      String cluster = service.policy().cluster();
+      clusters.put(cluster, cluster(cluster, kind));
+      endpoints.put(cluster, assignment(cluster, service.included()));
+      List<Route> serviceRoutes = new ArrayList<>();
+      HashSet<RoutableEndpoint> included = new HashSet<>(service.included());
+      service.methodEndpoints().forEach((method, methodEndpoints) -> {
+        if (new HashSet<>(methodEndpoints).equals(included)) {
+          return;
+        }
+        String methodCluster = methodCluster(cluster, method);
+        clusters.put(methodCluster, cluster(methodCluster, kind));
+        endpoints.put(methodCluster, assignment(methodCluster, methodEndpoints));
+        serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method), methodCluster));
+      });
+      Route prefix = route(RouteMatch.newBuilder().setPrefix("/" + service.service() + "/"), cluster);
+      if (kind == NodeKind.PROXYLESS) {
+        serviceRoutes.add(prefix);
+        routes.put(cluster, routeConfiguration(cluster, serviceRoutes));
+        listeners.put(cluster, Listener.newBuilder().setName(cluster)
+            .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(connectionManager(cluster, cluster))))
+            .build());
+      } else {
+        envoyRoutes.addAll(serviceRoutes);
+        envoyPrefixRoutes.add(prefix);
+      }
+    }
+    if (kind == NodeKind.ENVOY) {
+      envoyRoutes.addAll(envoyPrefixRoutes); // exact method paths before any service prefix
+      routes.put(ENVOY_LISTENER, routeConfiguration(ENVOY_LISTENER, envoyRoutes));
+      listeners.put(ENVOY_LISTENER, envoyListener());
+    }
+    return new XdsResources(List.copyOf(clusters.values()), List.copyOf(endpoints.values()),
+        List.copyOf(listeners.values()), List.copyOf(routes.values()));
+  }
+
+  private static ConfigSource ads() {
+    return ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())
+        .setResourceApiVersion(ApiVersion.V3).build();
+  }
+
+  private static Cluster cluster(String name, NodeKind kind) {
+    Cluster.Builder cluster = Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ads()))
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .setConnectTimeout(Durations.fromSeconds(1));
+    if (kind == NodeKind.ENVOY) {
+      // Envoy speaks HTTP/1.1 upstream unless told otherwise; gRPC needs HTTP/2.
+      cluster.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(HttpProtocolOptions.newBuilder()
+          .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+          .build()));
+    }
+    return cluster.build();
+  }
+
+  private static ClusterLoadAssignment assignment(String cluster, List<RoutableEndpoint> endpoints) {
+    Map<Locality, List<RoutableEndpoint>> byLocality = new TreeMap<>(
+        java.util.Comparator.comparing(Locality::region).thenComparing(Locality::zone).thenComparing(Locality::subZone));
+    for (RoutableEndpoint endpoint : endpoints) {
+      byLocality.computeIfAbsent(endpoint.locality(), l -> new ArrayList<>()).add(endpoint);
+    }
+    ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
+    byLocality.forEach((locality, members) -> {
+      LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder()
+          .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
+              .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
+      int weight = 0;
+      for (RoutableEndpoint endpoint : members) {
+        group.addLbEndpoints(LbEndpoint.newBuilder()
+            .setEndpoint(Endpoint.newBuilder().setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder()
+                    .setAddress(endpoint.address().host()).setPortValue(endpoint.address().port()))))
+            .setLoadBalancingWeight(UInt32Value.of(endpoint.weight())));
+        weight += endpoint.weight();
+      }
+      // gRPC ignores localities without a weight (gRFC A27), so every locality carries its endpoints' sum.
+      assignment.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of(weight)));
+    });
+    return assignment.build();
+  }
+
+  private static Route route(RouteMatch.Builder match, String cluster) {
+    return Route.newBuilder().setMatch(match).setRoute(RouteAction.newBuilder().setCluster(cluster)).build();
+  }
+
+  private static RouteConfiguration routeConfiguration(String name, List<Route> routes) {
+    return RouteConfiguration.newBuilder().setName(name)
+        .addVirtualHosts(VirtualHost.newBuilder().setName(name).addDomains("*").addAllRoutes(routes))
+        .build();
+  }
+
+  private static HttpConnectionManager connectionManager(String statPrefix, String routeConfiguration) {
+    return HttpConnectionManager.newBuilder()
+        .setStatPrefix(statPrefix)
+        .setCodecType(HttpConnectionManager.CodecType.AUTO)
+        .setRds(Rds.newBuilder().setConfigSource(ads()).setRouteConfigName(routeConfiguration))
+        .addHttpFilters(HttpFilter.newBuilder().setName(ROUTER).setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+  }
+
+  private Listener envoyListener() {
+    return Listener.newBuilder()
+        .setName(ENVOY_LISTENER)
+        .setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder().setSocketAddress(
+            SocketAddress.newBuilder().setAddress(envoyListenerHost).setPortValue(envoyListenerPort)))
+        .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(HCM_TYPE)
+            .setTypedConfig(Any.pack(connectionManager("protomatch_egress", ENVOY_LISTENER)))))
+        .build();
+  }
+}

@@ -1,0 +1,63 @@
+package dev.protomatch.xds;
+
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.grpc.Server;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The xDS endpoint: ADS, state-of-the-world and incremental (delta), plus the per-type discovery services,
+ * all served by java-control-plane from one snapshot cache.
+ */
+public final class XdsServer implements AutoCloseable {
+  private final Server server;
+
+  private XdsServer(Server server) {
+    this.server = server;
+  }
+
+  public static XdsServer start(InetSocketAddress address, ServerCredentials credentials, SimpleCache<String> cache,
+                                XdsClientTracker tracker) throws IOException {
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(tracker), cache, new DefaultExecutorGroup(),
+        new CachedProtoResourcesSerializer());
+    Server server = NettyServerBuilder.forAddress(address, credentials)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .addService(discovery.getClusterDiscoveryServiceImpl())
+        .addService(discovery.getEndpointDiscoveryServiceImpl())
+        .addService(discovery.getListenerDiscoveryServiceImpl())
+        .addService(discovery.getRouteDiscoveryServiceImpl())
+        .build()
+        .start();
+    return new XdsServer(server);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /**
+   * Stops accepting streams and gives open ones {@code graceMillis} to finish before cutting them: clients
+   * keep their last configuration and reconnect to the next control plane.
+   */
+  public void shutdown(long graceMillis) throws InterruptedException {
+    server.shutdown();
+    if (!server.awaitTermination(graceMillis, TimeUnit.MILLISECONDS)) {
+      server.shutdownNow();
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    shutdown(0);
+  }
+}
