@@ -16,6 +16,7 @@ class HostPortTest {
     assertThat(HostPort.parse("svc.local:443")).isEqualTo(new HostPort("svc.local", 443));
     assertThat(HostPort.parse("[::1]:50051")).isEqualTo(new HostPort("::1", 50051));
     assertThat(HostPort.parse("[fd00::7:1]:1")).isEqualTo(new HostPort("fd00::7:1", 1));
+    assertThat(HostPort.parse("[::ffff:10.0.0.1]:80")).isEqualTo(new HostPort("::ffff:10.0.0.1", 80));
   }
 
   @ParameterizedTest
@@ -26,7 +27,7 @@ class HostPortTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"localhost", "::1:50051", "[::1]", "host:", ":80", "-bad.host:80", "host:80:90",
-      "ho st:80", "[not-ipv6]:80"})
+      "ho st:80", "[not-ipv6]:80", "[1:2:3]:80", "[::1::2]:80", "[.1]:80", "[::ffff:1.2.3.4.5]:80", "[1]:80"})
   void refusesMalformedAddresses(String text) {
     assertThatIllegalArgumentException().isThrownBy(() -> HostPort.parse(text))
         .withMessage("malformed address '" + text
