@@ -1,0 +1,88 @@
+package dev.protomatch.policy;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Holds the policy in force and the outcome of the last attempt to change it. A refused change keeps
+ * the last good policy: a bad edit must never take routing down.
+ *
+ * <p>Thread-safe. Reads never block; changes are serialized, and listeners are told about each
+ * accepted change in version order, on the thread that made it. Time comes from the injected clock.
+ */
+public final class PolicyStore {
+  /** The {@link AppliedPolicy#source()} of the defaults in force before any file is applied. */
+  public static final String BUILT_IN = "built-in defaults";
+
+  private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
+
+  private final Clock clock;
+  private final List<Consumer<AppliedPolicy>> listeners = new CopyOnWriteArrayList<>();
+  private final Object changeLock = new Object();
+  private volatile AppliedPolicy current;
+  private volatile ReloadOutcome lastOutcome;
+
+  /** Starts with {@link PolicyDocument#empty()} as version 0. */
+  public PolicyStore(Clock clock) {
+    this.clock = clock;
+    this.current = new AppliedPolicy(PolicyDocument.empty(), BUILT_IN, 0, clock.instant(), AppliedPolicy.sha256Of(new byte[0]));
+  }
+
+  /** The policy in force. */
+  public AppliedPolicy current() {
+    return current;
+  }
+
+  /** The outcome of the last attempt to change the policy; empty before the first one. */
+  public Optional<ReloadOutcome> lastOutcome() {
+    return Optional.ofNullable(lastOutcome);
+  }
+
+  /**
+   * Calls {@code listener} with each policy accepted from now on (not with the one already in force;
+   * read {@link #current()} for that). A listener that throws is logged and does not stop the others.
+   */
+  public void addListener(Consumer<AppliedPolicy> listener) {
+    listeners.add(listener);
+  }
+
+  /**
+   * Puts {@code document} in force as the next version and tells the listeners, unless it is the same
+   * source with the same content as the policy in force, which changes nothing. Either way the outcome
+   * is accepted.
+   */
+  public ReloadOutcome apply(PolicyDocument document, String source, String sha256) {
+    synchronized (changeLock) {
+      AppliedPolicy previous = current;
+      ReloadOutcome outcome = new ReloadOutcome(clock.instant(), true, List.of());
+      lastOutcome = outcome;
+      if (previous.source().equals(source) && previous.sha256().equals(sha256)) {
+        return outcome;
+      }
+      AppliedPolicy next = new AppliedPolicy(document, source, previous.version() + 1, outcome.at(), sha256);
+      current = next;
+      for (Consumer<AppliedPolicy> listener : listeners) {
+        try {
+          listener.accept(next);
+        } catch (RuntimeException e) {
+          log.error("policy listener failed on version {}", next.version(), e);
+        }
+      }
+      return outcome;
+    }
+  }
+
+  /** Records a refused change; the policy in force stays. */
+  public ReloadOutcome refuse(List<PolicyError> errors) {
+    synchronized (changeLock) {
+      ReloadOutcome outcome = new ReloadOutcome(clock.instant(), false, errors);
+      lastOutcome = outcome;
+      return outcome;
+    }
+  }
+}

@@ -1,0 +1,143 @@
+package dev.protomatch.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code protomatch validate}: ok line and exit 0, or every error as file:line:column and exit 2. */
+class ValidateCommandTest {
+  private static final String TWO_SERVICES = """
+      settings:
+        auth:
+          insecure: true
+      services:
+        - service: demo.Greeter
+          cluster: demo-greeter
+          expect:
+            methods: [SayHello, SayHelloAgain]
+        - service: shop.Catalog
+          cluster: catalog
+          expect: newest
+      """;
+
+  @TempDir
+  Path dir;
+
+  record Run(int exit, String out, String err) {}
+
+  @Test
+  void validFileIsOkWithItsServiceCount() throws IOException {
+    Path file = write("policies.yaml", TWO_SERVICES);
+
+    Run run = run("validate", file.toString());
+
+    assertThat(run).isEqualTo(new Run(0, file + ": ok (2 services)\n", ""));
+  }
+
+  @Test
+  void emptyFileIsOk() throws IOException {
+    Path file = write("policies.yaml", "");
+
+    Run run = run("validate", file.toString());
+
+    assertThat(run).isEqualTo(new Run(0, file + ": ok (0 services)\n", ""));
+  }
+
+  @Test
+  void everyErrorIsPrintedOnStderrWithExitCode2() throws IOException {
+    Path file = write("policies.yaml", """
+        settings:
+          lease:
+            default-ttl: thirty
+          auth:
+            insecure: true
+        services:
+          - service: demo.Greeter
+            clustr: demo-greeter
+            expect: newest
+        """);
+
+    Run run = run("validate", file.toString());
+
+    assertThat(run).isEqualTo(new Run(2, "",
+        file + ":3:18: settings.lease.default-ttl: expected a duration such as 30s or 500ms, got 'thirty'\n"
+            + file + ":7:5: services[0]: missing required key 'cluster'\n"
+            + file + ":8:5: unknown key 'clustr' in services[0] (expected one of: service, cluster, expect,"
+            + " when-none-qualify, without-reflection, static-endpoints)\n"));
+  }
+
+  @Test
+  void tokenFileIsCheckedOnThisMachine() throws IOException {
+    Path missing = dir.resolve("token");
+    Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + missing + "\n");
+
+    Run run = run("validate", file.toString());
+
+    assertThat(run).isEqualTo(new Run(2, "", file + ":3:17: settings.auth.token-file: cannot read token file '"
+        + missing + "' (it does not exist or is not readable)\n"));
+  }
+
+  @Test
+  void tokenFileThatExistsIsOk() throws IOException {
+    Path token = write("token", "s3cret\n");
+    Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + token + "\n");
+
+    assertThat(run("validate", file.toString()).exit()).isZero();
+  }
+
+  @Test
+  void referenceChecksCanBeSkippedForCi() throws IOException {
+    Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + dir.resolve("token") + "\n");
+
+    Run run = run("validate", "--skip-reference-checks", file.toString());
+
+    assertThat(run).isEqualTo(new Run(0, file + ": ok (0 services)\n", ""));
+  }
+
+  @Test
+  void missingFileIsOneLine() {
+    Path missing = dir.resolve("nope.yaml");
+
+    Run run = run("validate", missing.toString());
+
+    assertThat(run).isEqualTo(new Run(2, "",
+        "protomatch validate: cannot read policy file '" + missing + "': no such file\n"));
+  }
+
+  @Test
+  void directoryIsOneLine() {
+    Run run = run("validate", dir.toString());
+
+    assertThat(run).isEqualTo(new Run(2, "",
+        "protomatch validate: cannot read policy file '" + dir + "': it is a directory\n"));
+  }
+
+  @Test
+  void fileArgumentIsRequired() {
+    Run run = run("validate");
+
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err()).contains("Missing required parameter: 'FILE'");
+  }
+
+  private Path write(String name, String content) throws IOException {
+    return Files.writeString(dir.resolve(name), content);
+  }
+
+  private static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    int exit = cli.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+}
