@@ -74,9 +74,13 @@ public final class LoopbackServer implements AutoCloseable {
   }
 
   @Override
-  public synchronized void close() throws InterruptedException {
+  public synchronized void close() {
     channels.forEach(ManagedChannel::shutdownNow);
     server.shutdownNow();
-    server.awaitTermination(5, TimeUnit.SECONDS);
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

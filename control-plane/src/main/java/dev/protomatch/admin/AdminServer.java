@@ -1,0 +1,70 @@
+package dev.protomatch.admin;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The admin HTTP port: health and readiness for orchestrators; the operator's views are added by
+ * {@link #handle(String, HttpHandler)}. Bound to loopback unless configured otherwise.
+ */
+public final class AdminServer implements AutoCloseable {
+  private final HttpServer server;
+  private final ExecutorService executor;
+
+  private AdminServer(HttpServer server, ExecutorService executor) {
+    this.server = server;
+    this.executor = executor;
+  }
+
+  /**
+   * @param ready true once policies are loaded and the first snapshot is built
+   */
+  public static AdminServer start(InetSocketAddress address, BooleanSupplier ready) throws IOException {
+    HttpServer server = HttpServer.create(address, 64);
+    ExecutorService executor = Executors.newFixedThreadPool(2, runnable -> {
+      Thread thread = new Thread(runnable, "protomatch-admin");
+      thread.setDaemon(true);
+      return thread;
+    });
+    server.setExecutor(executor);
+    AdminServer admin = new AdminServer(server, executor);
+    admin.handle("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
+    admin.handle("/readyz", exchange -> {
+      boolean isReady = ready.getAsBoolean();
+      respond(exchange, isReady ? 200 : 503, "text/plain", isReady ? "ready\n" : "not ready\n");
+    });
+    server.start();
+    return admin;
+  }
+
+  public void handle(String path, HttpHandler handler) {
+    server.createContext(path, handler);
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  public static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    executor.shutdownNow();
+  }
+}

@@ -1,0 +1,30 @@
+package dev.protomatch.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * How to run a control plane: where to listen, which policy file, TLS. Port 0 picks a free port.
+ *
+ * @param policyFile empty runs on the built-in defaults (no services until a file is given)
+ * @param tls when present, every port (xDS, registration) requires TLS, and mTLS if a client CA is given
+ */
+public record ControlPlaneOptions(
+    String bindHost, int xdsPort, int registrationPort, int adminPort, Optional<Path> policyFile,
+    String envoyListenerHost, int envoyListenerPort, Optional<TlsFiles> tls, Duration debounce,
+    Duration policyPollInterval) {
+
+  /** PEM files: the server's certificate chain and key, and optionally the CA that client certificates must chain to. */
+  public record TlsFiles(Path certificateChain, Path privateKey, Optional<Path> clientCa) {}
+
+  public static ControlPlaneOptions loopbackDefaults(Optional<Path> policyFile) {
+    return new ControlPlaneOptions("127.0.0.1", 18000, 18001, 18002, policyFile, "127.0.0.1", 15001,
+        Optional.empty(), Duration.ofMillis(50), Duration.ofSeconds(1));
+  }
+
+  public ControlPlaneOptions withPorts(int xds, int registration, int admin) {
+    return new ControlPlaneOptions(bindHost, xds, registration, admin, policyFile, envoyListenerHost, envoyListenerPort,
+        tls, debounce, policyPollInterval);
+  }
+}

@@ -1,0 +1,103 @@
+package dev.protomatch.server;
+
+import dev.protomatch.decision.RoutingDecider;
+import dev.protomatch.decision.RoutingDecision;
+import dev.protomatch.policy.PolicyDocument;
+import dev.protomatch.registry.EndpointRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Recomputes the routing decision when its inputs change and hands changed decisions on (to the snapshot
+ * publisher, the admin view, the change log).
+ *
+ * <p>Changes are coalesced: the first change schedules one recomputation {@code debounce} later, and every
+ * change until then rides along, so a burst of registrations becomes one decision and one push. A periodic
+ * tick catches what changes with time alone (a lease running out). Listeners hear a decision only when it
+ * differs from the last one they heard.
+ */
+public final class RoutingUpdater implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RoutingUpdater.class);
+
+  private final Supplier<PolicyDocument> policies;
+  private final EndpointRegistry registry;
+  private final Clock clock;
+  private final ScheduledExecutorService scheduler;
+  private final Duration debounce;
+  private final AtomicBoolean pending = new AtomicBoolean();
+  private final List<Consumer<RoutingDecision>> listeners = new CopyOnWriteArrayList<>();
+  private volatile RoutingDecision current;
+  private volatile ScheduledFuture<?> ticking;
+
+  public RoutingUpdater(Supplier<PolicyDocument> policies, EndpointRegistry registry, Clock clock,
+                        ScheduledExecutorService scheduler, Duration debounce) {
+    this.policies = policies;
+    this.registry = registry;
+    this.clock = clock;
+    this.scheduler = scheduler;
+    this.debounce = debounce;
+  }
+
+  public void addListener(Consumer<RoutingDecision> listener) {
+    listeners.add(listener);
+  }
+
+  /** Schedules a recomputation unless one is already scheduled. */
+  public void requestUpdate() {
+    if (pending.compareAndSet(false, true)) {
+      scheduler.schedule(() -> {
+        pending.set(false);
+        updateQuietly();
+      }, debounce.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Recomputes now; returns the decision in force afterwards. */
+  public synchronized RoutingDecision updateNow() {
+    RoutingDecision next = RoutingDecider.decide(policies.get(), registry.state(), clock.instant());
+    RoutingDecision previous = current;
+    if (previous == null || !previous.services().equals(next.services())) {
+      current = next;
+      listeners.forEach(listener -> listener.accept(next));
+    }
+    return current;
+  }
+
+  /** The last decision handed on, or null before the first. */
+  public RoutingDecision current() {
+    return current;
+  }
+
+  /** Recomputes now, then on every registry change (debounced) and every {@code tick}. */
+  public void start(Duration tick) {
+    updateNow();
+    registry.addListener(this::requestUpdate);
+    ticking = scheduler.scheduleWithFixedDelay(this::updateQuietly, tick.toMillis(), tick.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void updateQuietly() {
+    try {
+      updateNow();
+    } catch (RuntimeException e) {
+      log.error("routing decision failed; the last one stays in force", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (ticking != null) {
+      ticking.cancel(false);
+    }
+  }
+}
