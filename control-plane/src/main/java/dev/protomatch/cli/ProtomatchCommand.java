@@ -9,5 +9,6 @@ import picocli.CommandLine.HelpCommand;
     mixinStandardHelpOptions = true,
     version = "protomatch 0.1.0",
     description = "xDS control plane that routes gRPC calls only to endpoints serving the expected descriptor.",
-    subcommands = {HashCommand.class, ValidateCommand.class, HelpCommand.class})
+    subcommands = {ServeCommand.class, DemoCommand.class, HashCommand.class, ValidateCommand.class,
+        GreeterCommand.class, DemoClientCommand.class, HelpCommand.class})
 final class ProtomatchCommand {}

@@ -1,0 +1,90 @@
+package dev.protomatch.cli;
+
+import com.google.protobuf.util.Durations;
+import dev.protomatch.agent.RegistrationAgent;
+import dev.protomatch.api.v1.Endpoint;
+import dev.protomatch.api.v1.RegisterRequest;
+import dev.protomatch.api.v1.ServiceAdvertisement;
+import dev.protomatch.demo.DemoGreeters;
+import dev.protomatch.descriptor.RuntimeDescriptors;
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code protomatch greeter}: one instance of the demo Greeter in build v1 or v2, with reflection, and
+ * optionally registered with a control plane through a {@link RegistrationAgent}. Used by the demo and the
+ * integration tests as a real process that can be rolled or killed.
+ */
+@Command(name = "greeter", mixinStandardHelpOptions = true,
+    description = "Runs a demo.Greeter server (build v1 or v2) on loopback; prints 'listening on HOST:PORT'.")
+final class GreeterCommand implements Callable<Integer> {
+  @Option(names = "--build", required = true, paramLabel = "v1|v2", description = "Which build of demo.Greeter.")
+  String build;
+
+  @Option(names = "--port", defaultValue = "0", description = "Port (0: any free port).")
+  int port;
+
+  @Option(names = "--instance", defaultValue = "greeter", description = "Name shown in replies.")
+  String instance;
+
+  @Option(names = "--register", paramLabel = "HOST:PORT", description = "Register with this control plane.")
+  String register;
+
+  @Option(names = "--token-env", defaultValue = "PROTOMATCH_REGISTRATION_TOKEN",
+      description = "Environment variable holding the registration token (default: ${DEFAULT-VALUE}).")
+  String tokenEnv;
+
+  @Option(names = "--ttl-seconds", defaultValue = "10", description = "Requested lease TTL.")
+  int ttlSeconds;
+
+  @Option(names = "--no-reflection", description = "Do not serve gRPC reflection.")
+  boolean noReflection;
+
+  @Override
+  public Integer call() throws Exception {
+    BindableService service = switch (build) {
+      case "v1" -> DemoGreeters.v1(instance);
+      case "v2" -> DemoGreeters.v2(instance);
+      default -> throw new UserInputException("--build: expected v1 or v2, got '" + build + "'");
+    };
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(service);
+    if (!noReflection) {
+      builder.addService(ProtoReflectionServiceV1.newInstance());
+    }
+    Server server = builder.build().start();
+    RegistrationAgent agent = null;
+    if (register != null) {
+      var file = build.equals("v1") ? dev.protomatch.demo.v1.GreeterProto.getDescriptor()
+          : dev.protomatch.demo.v2.GreeterProto.getDescriptor();
+      agent = new RegistrationAgent(register, Optional.ofNullable(System.getenv(tokenEnv)), RegisterRequest.newBuilder()
+          .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort())
+              .putLabels("build", build).putLabels("instance", instance)
+              .addServices(ServiceAdvertisement.newBuilder().setName("demo.Greeter")
+                  .setFileDescriptorSet(RuntimeDescriptors.fileDescriptorSet(file).toByteString())))
+          .setTtl(Durations.fromSeconds(ttlSeconds))
+          .build());
+      agent.start();
+    }
+    System.out.println("greeter " + instance + " (" + build + ") listening on 127.0.0.1:" + server.getPort());
+    System.out.flush();
+    RegistrationAgent registered = agent;
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (registered != null) {
+        registered.close();
+      }
+      server.shutdown();
+      stopped.countDown();
+    }));
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,102 @@
+package dev.protomatch.cli;
+
+import dev.protomatch.policy.PolicyError;
+import dev.protomatch.server.ControlPlane;
+import dev.protomatch.server.ControlPlaneOptions;
+import java.io.IOException;
+import java.net.BindException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code protomatch serve}: run the control plane until SIGTERM/SIGINT. */
+@Command(
+    name = "serve",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Runs the control plane: xDS (ADS, state of the world and delta), registration and admin ports.",
+        "Without --config it runs on built-in defaults with an in-memory registry and no services.",
+        "SIGTERM drains xDS streams and exits; clients keep their last configuration."})
+final class ServeCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE", description = "Policy file (YAML), watched for changes.")
+  Path config;
+
+  @Option(names = "--bind", defaultValue = "127.0.0.1", paramLabel = "HOST",
+      description = "Address every port binds to (default: ${DEFAULT-VALUE}). Anything but loopback is exposed.")
+  String bind;
+
+  @Option(names = "--xds-port", defaultValue = "18000", paramLabel = "PORT", description = "Default: ${DEFAULT-VALUE}")
+  int xdsPort;
+
+  @Option(names = "--registration-port", defaultValue = "18001", paramLabel = "PORT",
+      description = "Default: ${DEFAULT-VALUE}")
+  int registrationPort;
+
+  @Option(names = "--admin-port", defaultValue = "18002", paramLabel = "PORT", description = "Default: ${DEFAULT-VALUE}")
+  int adminPort;
+
+  @Option(names = "--envoy-listener", defaultValue = "127.0.0.1:15001", paramLabel = "HOST:PORT",
+      description = "Where Envoy sidecars listen for their application's gRPC calls (default: ${DEFAULT-VALUE}).")
+  String envoyListener;
+
+  @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve xDS and registration over TLS with this chain.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key for --tls-cert.")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "PEM", description = "Require client certificates from this CA (mTLS).")
+  Path tlsClientCa;
+
+  @Override
+  public Integer call() throws Exception {
+    int colon = envoyListener.lastIndexOf(':');
+    if (colon < 1) {
+      throw new UserInputException("--envoy-listener: expected HOST:PORT, got '" + envoyListener + "'");
+    }
+    if ((tlsCert == null) != (tlsKey == null) || (tlsClientCa != null && tlsCert == null)) {
+      throw new UserInputException("--tls-cert and --tls-key go together (and --tls-client-ca needs both)");
+    }
+    Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
+        : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
+    ControlPlaneOptions options = new ControlPlaneOptions(bind, xdsPort, registrationPort, adminPort,
+        Optional.ofNullable(config), envoyListener.substring(0, colon),
+        Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1));
+    ControlPlane controlPlane;
+    try {
+      controlPlane = ControlPlane.start(options, Clock.systemUTC(), System::getenv);
+    } catch (ControlPlane.InvalidPolicyException e) {
+      for (PolicyError error : e.errors()) {
+        spec.commandLine().getErr().println(error);
+      }
+      spec.commandLine().getErr().flush();
+      return Main.EXIT_USER_ERROR;
+    } catch (BindException e) {
+      throw new UserInputException("cannot listen on " + bind + ": " + e.getMessage()
+          + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
+    } catch (IOException e) {
+      if (e.getCause() instanceof BindException bind) {
+        throw new UserInputException("cannot listen: " + bind.getMessage()
+            + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
+      }
+      throw e;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      controlPlane.close();
+      stopped.countDown();
+    }, "protomatch-shutdown"));
+    stopped.await();
+    return 0;
+  }
+}
