@@ -1,0 +1,141 @@
+package dev.protomatch.it;
+
+import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.demo.ProtomatchProcess;
+import dev.protomatch.server.ControlPlane;
+import dev.protomatch.server.ControlPlaneOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+/**
+ * The field scenario's moving parts for one test class: a control plane on loopback (in this JVM, on
+ * ephemeral ports, or on fixed ports so it can be restarted in place) and demo.Greeter instances as real
+ * processes that register themselves, renew their leases, and can be killed with SIGKILL.
+ */
+public final class Fleet implements AutoCloseable {
+  public static final String TOKEN_ENV = "PROTOMATCH_IT_TOKEN";
+  public static final String POLICY = """
+      settings:
+        auth:
+          token-env: %s
+        lease:
+          default-ttl: 3s
+          min-ttl: 1s
+        probe:
+          interval: 2s
+          timeout: 2s
+      services:
+        - service: demo.Greeter
+          cluster: demo-greeter
+          expect:
+            methods: [SayHello, SayHelloAgain]
+      """.formatted(TOKEN_ENV);
+
+  private final Path work;
+  private final String token = UUID.randomUUID().toString();
+  private final Path policyFile;
+  private final List<ProtomatchProcess> greeters = new ArrayList<>();
+  private ControlPlane controlPlane;
+  private ControlPlaneOptions options;
+
+  private Fleet(Path work, String policy) throws IOException {
+    this.work = work;
+    this.policyFile = Files.writeString(work.resolve("policies.yaml"), policy);
+  }
+
+  /** A fleet whose control plane listens on ephemeral ports. */
+  public static Fleet start(String policy) throws Exception {
+    Fleet fleet = new Fleet(Files.createTempDirectory("protomatch-it-"), policy);
+    fleet.options = ControlPlaneOptions.loopbackDefaults(Optional.of(fleet.policyFile)).withPorts(0, 0, 0);
+    fleet.startControlPlane();
+    // Pin the ports chosen now, so a restart comes back where clients and agents expect it.
+    fleet.options = fleet.options.withPorts(fleet.controlPlane.xdsPort(), fleet.controlPlane.registrationPort(),
+        fleet.controlPlane.adminPort());
+    return fleet;
+  }
+
+  public static Fleet start() throws Exception {
+    return start(POLICY);
+  }
+
+  private void startControlPlane() throws Exception {
+    controlPlane = ControlPlane.start(options, Clock.systemUTC(), name -> name.equals(TOKEN_ENV) ? token : System.getenv(name));
+  }
+
+  public ControlPlane controlPlane() {
+    return controlPlane;
+  }
+
+  /** Stops the control plane (gracefully) without touching greeters or clients. */
+  public void stopControlPlane() {
+    controlPlane.close();
+    controlPlane = null;
+  }
+
+  /** Starts the control plane again on the same ports with an empty registry. */
+  public void restartControlPlane() throws Exception {
+    startControlPlane();
+  }
+
+  /** A registered demo.Greeter process of build {@code v1} or {@code v2}. */
+  public ProtomatchProcess startGreeter(String build, String instance) throws IOException {
+    ProtomatchProcess greeter = ProtomatchProcess.startServer(List.of("greeter", "--build", build, "--instance", instance,
+            "--register", "127.0.0.1:" + options.registrationPort(), "--token-env", TOKEN_ENV, "--ttl-seconds", "3"),
+        Map.of(TOKEN_ENV, token), log(), Duration.ofSeconds(60));
+    greeters.add(greeter);
+    return greeter;
+  }
+
+  /** Recomputes the decision until {@code condition} holds (or the timeout passes) and returns it. */
+  public ServiceDecision awaitGreeterDecision(Predicate<ServiceDecision> condition, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    ServiceDecision decision;
+    do {
+      decision = controlPlane.updater().updateNow().services().get("demo.Greeter");
+      if (condition.test(decision)) {
+        return decision;
+      }
+      Thread.sleep(50);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("decision did not reach the expected state within " + timeout + ": " + decision);
+  }
+
+  public int xdsPort() {
+    return options.xdsPort();
+  }
+
+  /** A gRPC xDS bootstrap file (as GRPC_XDS_BOOTSTRAP reads) pointing at this control plane. */
+  public Path bootstrapFile(String nodeId) throws IOException {
+    return Files.writeString(work.resolve("bootstrap-" + nodeId + ".json"), """
+        {"xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
+          "server_features": ["xds_v3"]}],
+         "node": {"id": "%s", "cluster": "protomatch-it"}}
+        """.formatted(options.xdsPort(), nodeId));
+  }
+
+  public Path log() {
+    return work.resolve("processes.log");
+  }
+
+  public Path workDirectory() {
+    return work;
+  }
+
+  @Override
+  public void close() {
+    greeters.forEach(ProtomatchProcess::close);
+    if (controlPlane != null) {
+      controlPlane.close();
+    }
+  }
+}
