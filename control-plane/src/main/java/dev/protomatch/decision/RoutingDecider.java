@@ -125,12 +125,19 @@ public final class RoutingDecider {
 
     SortedMap<String, List<RoutableEndpoint>> methodEndpoints = new TreeMap<>();
     boolean exactBuildOnly = expectation instanceof Expectation.PinnedHash pin && pin.level() == HashLevel.SCHEMA;
-    if (expected.isPresent() && outcome == ServiceDecision.Outcome.QUALIFIED) {
-      for (MethodSignature signature : expected.get().methods().values()) {
+    // Per-method routes follow the expected surface; with required methods and no qualifying build, they
+    // follow the newest known build, so methods every build has keep working while the rest fail closed.
+    Optional<ServiceFingerprint> routed = expected.isPresent() || !(expectation instanceof Expectation.RequiredMethods)
+        ? expected : newest(eligibleForMethods, firstSeen);
+    if (routed.isPresent() && outcome != ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN) {
+      for (MethodSignature signature : routed.get().methods().values()) {
         methodEndpoints.put(signature.name(), exactBuildOnly ? included : eligibleForMethods.stream()
             .filter(k -> k.fingerprint().isPresent()
                 && signature.equals(k.fingerprint().get().methods().get(signature.name())))
             .map(Known::routable).toList());
+      }
+      if (expectation instanceof Expectation.RequiredMethods required) {
+        required.methods().forEach(method -> methodEndpoints.putIfAbsent(method, List.of()));
       }
     }
 

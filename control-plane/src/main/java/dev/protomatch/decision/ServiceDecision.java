@@ -17,8 +17,10 @@ import java.util.TreeMap;
  * @param excluded every other endpoint claiming the service, each with its reason
  * @param methodEndpoints per method of the expected surface, the endpoints that serve that method with the
  *     same signature: builds excluded only for lacking <em>other</em> methods keep taking this method's
- *     calls, so a rolling upgrade keeps full capacity for methods every build has. Empty when the expected
- *     surface is unknown or the policy pins a schema (then only the exact build may take any call).
+ *     calls, so a rolling upgrade keeps full capacity for methods every build has. With required methods
+ *     and no qualifying build, methods of the newest known build still go to the builds that have them,
+ *     and required methods no build has map to no endpoints (UNAVAILABLE, retryable). A schema pin sends
+ *     every method to the pinned build only. Empty when no build is known.
  */
 public record ServiceDecision(
     ServicePolicy policy,

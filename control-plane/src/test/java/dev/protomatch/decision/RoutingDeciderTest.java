@@ -251,7 +251,17 @@ class RoutingDeciderTest {
 
     assertThat(decision.included()).isEmpty();
     assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_CLOSED);
-    assertThat(decision.methodEndpoints()).isEmpty();
+  }
+
+  @Test
+  void whenNoBuildQualifiesMethodsEveryBuildHasStillReachThemAndMissingOnesFailClosed() {
+    probed(V1, greeterV1);
+
+    ServiceDecision decision = decide(requiring("SayHello", "SayHelloAgain"));
+
+    assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_CLOSED);
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V1);
+    assertThat(decision.methodEndpoints().get("SayHelloAgain")).isEmpty();
   }
 
   @Test
