@@ -48,6 +48,10 @@ final class GreeterCommand implements Callable<Integer> {
   @Option(names = "--no-reflection", description = "Do not serve gRPC reflection.")
   boolean noReflection;
 
+  @Option(names = "--drain-millis", defaultValue = "1500",
+      description = "On SIGTERM: deregister, keep serving this long while clients learn, then stop (default: ${DEFAULT-VALUE}).")
+  long drainMillis;
+
   @Override
   public Integer call() throws Exception {
     BindableService service = switch (build) {
@@ -78,10 +82,21 @@ final class GreeterCommand implements Callable<Integer> {
     RegistrationAgent registered = agent;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // Graceful: leave the assignment first, keep answering while clients receive the update, then stop.
       if (registered != null) {
         registered.close();
+        try {
+          Thread.sleep(drainMillis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
       server.shutdown();
+      try {
+        server.awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       stopped.countDown();
     }));
     stopped.await();

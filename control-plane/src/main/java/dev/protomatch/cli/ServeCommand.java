@@ -49,6 +49,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Where Envoy sidecars listen for their application's gRPC calls (default: ${DEFAULT-VALUE}).")
   String envoyListener;
 
+  @Option(names = "--warmup-seconds", defaultValue = "-1", paramLabel = "N",
+      description = "Collect registrations this long before the first push (default: one settings.lease.default-ttl,"
+          + " so a restarted control plane never pushes an empty registry).")
+  int warmupSeconds;
+
   @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve xDS and registration over TLS with this chain.")
   Path tlsCert;
 
@@ -71,7 +76,8 @@ final class ServeCommand implements Callable<Integer> {
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
     ControlPlaneOptions options = new ControlPlaneOptions(bind, xdsPort, registrationPort, adminPort,
         Optional.ofNullable(config), envoyListener.substring(0, colon),
-        Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1));
+        Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
+        warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)));
     ControlPlane controlPlane;
     try {
       controlPlane = ControlPlane.start(options, Clock.systemUTC(), System::getenv);

@@ -142,7 +142,6 @@ public final class ControlPlane implements AutoCloseable {
     b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(), options.envoyListenerPort()));
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
-    b.updater.addListener(b.publisher::publish);
     b.policies.addListener(applied -> {
       applyStaticEndpoints(applied.document(), b.registry);
       b.updater.requestUpdate();
@@ -171,7 +170,19 @@ public final class ControlPlane implements AutoCloseable {
     b.updater.start(Duration.ofSeconds(1));
     b.prober.start(b.scheduler, Duration.ofMillis(500));
     b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
-    controlPlane.ready = true;
+    Duration warmup = options.warmup().orElse(b.policies.current().document().settings().lease().defaultTtl());
+    Runnable publish = () -> {
+      b.updater.addListenerWithCurrent(b.publisher::publish);
+      controlPlane.ready = true;
+      log.info("first snapshot published{}", warmup.isZero() ? "" : " after a warm-up of " + warmup.toMillis() + " ms");
+    };
+    if (warmup.isZero()) {
+      publish.run();
+    } else {
+      log.info("collecting registrations for {} ms before publishing (clients keep their last configuration)",
+          warmup.toMillis());
+      b.scheduler.schedule(publish, warmup.toMillis(), TimeUnit.MILLISECONDS);
+    }
     AppliedPolicy policy = b.policies.current();
     warnIfRegistrationDisabled(policy.document().settings().auth(), environment);
     log.info("protomatch started: xds={}:{} registration={}:{} admin={}:{} policy='{}' version={} services={}"
@@ -247,6 +258,11 @@ public final class ControlPlane implements AutoCloseable {
 
   public XdsClientTracker clients() {
     return clients;
+  }
+
+  /** True once policies are loaded and the first snapshot is published (what /readyz reports). */
+  public boolean isReady() {
+    return ready;
   }
 
   public AdminServer admin() {

@@ -9,22 +9,31 @@ import java.util.Optional;
  *
  * @param policyFile empty runs on the built-in defaults (no services until a file is given)
  * @param tls when present, every port (xDS, registration) requires TLS, and mTLS if a client CA is given
+ * @param warmup how long to collect registrations before publishing the first snapshot. A restarted control
+ *     plane starts with an empty registry; publishing at once would hand every client an empty assignment.
+ *     Within one lease TTL every live agent renews, learns its lease is unknown, and registers again. Empty
+ *     means one {@code settings.lease.default-ttl}; zero publishes at once (a first start with no clients).
  */
 public record ControlPlaneOptions(
     String bindHost, int xdsPort, int registrationPort, int adminPort, Optional<Path> policyFile,
     String envoyListenerHost, int envoyListenerPort, Optional<TlsFiles> tls, Duration debounce,
-    Duration policyPollInterval) {
+    Duration policyPollInterval, Optional<Duration> warmup) {
 
   /** PEM files: the server's certificate chain and key, and optionally the CA that client certificates must chain to. */
   public record TlsFiles(Path certificateChain, Path privateKey, Optional<Path> clientCa) {}
 
   public static ControlPlaneOptions loopbackDefaults(Optional<Path> policyFile) {
     return new ControlPlaneOptions("127.0.0.1", 18000, 18001, 18002, policyFile, "127.0.0.1", 15001,
-        Optional.empty(), Duration.ofMillis(50), Duration.ofSeconds(1));
+        Optional.empty(), Duration.ofMillis(50), Duration.ofSeconds(1), Optional.of(Duration.ZERO));
   }
 
   public ControlPlaneOptions withPorts(int xds, int registration, int admin) {
     return new ControlPlaneOptions(bindHost, xds, registration, admin, policyFile, envoyListenerHost, envoyListenerPort,
-        tls, debounce, policyPollInterval);
+        tls, debounce, policyPollInterval, warmup);
+  }
+
+  public ControlPlaneOptions withWarmup(Optional<Duration> newWarmup) {
+    return new ControlPlaneOptions(bindHost, xdsPort, registrationPort, adminPort, policyFile, envoyListenerHost,
+        envoyListenerPort, tls, debounce, policyPollInterval, newWarmup);
   }
 }

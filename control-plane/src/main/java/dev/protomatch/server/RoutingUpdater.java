@@ -52,6 +52,14 @@ public final class RoutingUpdater implements AutoCloseable {
     listeners.add(listener);
   }
 
+  /** Adds a listener and hands it the decision in force, atomically with respect to updates. */
+  public synchronized void addListenerWithCurrent(Consumer<RoutingDecision> listener) {
+    listeners.add(listener);
+    if (current != null) {
+      listener.accept(current);
+    }
+  }
+
   /** Schedules a recomputation unless one is already scheduled. */
   public void requestUpdate() {
     if (pending.compareAndSet(false, true)) {

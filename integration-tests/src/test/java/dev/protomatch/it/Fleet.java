@@ -81,8 +81,12 @@ public final class Fleet implements AutoCloseable {
     controlPlane = null;
   }
 
-  /** Starts the control plane again on the same ports with an empty registry. */
+  /**
+   * Starts the control plane again on the same ports with an empty registry and the production warm-up
+   * (one lease TTL before the first push), as {@code protomatch serve} would.
+   */
   public void restartControlPlane() throws Exception {
+    options = options.withWarmup(Optional.empty());
     startControlPlane();
   }
 
