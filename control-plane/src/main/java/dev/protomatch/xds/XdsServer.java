@@ -30,7 +30,7 @@ public final class XdsServer implements AutoCloseable {
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
-        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        .addService(new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()))
         .addService(discovery.getClusterDiscoveryServiceImpl())
         .addService(discovery.getEndpointDiscoveryServiceImpl())
         .addService(discovery.getListenerDiscoveryServiceImpl())
