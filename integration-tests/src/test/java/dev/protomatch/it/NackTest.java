@@ -1,0 +1,220 @@
+package dev.protomatch.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.protomatch.decision.RoutableEndpoint;
+import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.demo.v2.GreeterGrpc;
+import dev.protomatch.demo.v2.HelloRequest;
+import dev.protomatch.testing.XdsClients;
+import dev.protomatch.xds.XdsClientStatus;
+import dev.protomatch.xds.XdsClientTracker;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client that rejects what protomatch sends (a NACK, here from raw ADS clients on both protocol variants)
+ * is recorded with its own error text and logged, and changes nothing for anyone else: a grpc-java xDS
+ * client on the same control plane keeps calling successfully and keeps receiving updates, and the NACKing
+ * clients themselves get the next configuration.
+ */
+class NackTest {
+  private static final String SOTW_NODE = "it-raw-nack-sotw";
+  private static final String DELTA_NODE = "it-raw-nack-delta";
+  private static final String GRPC_JAVA_NODE = "it-grpc-java-beside-nack";
+  private static final String SOTW_ERROR = "rejected by test: bad endpoint";
+  private static final String DELTA_ERROR = "rejected by test (delta): bad endpoint";
+  private static final String USER_AGENT = "protomatch-it-raw";
+  private static final Duration PATIENCE = Duration.ofSeconds(30);
+
+  private static Fleet fleet;
+  private static ServiceDecision decision;
+
+  private final ListAppender<ILoggingEvent> trackerLog = new ListAppender<>();
+
+  @BeforeAll
+  static void startFleet() throws Exception {
+    fleet = Fleet.start();
+    fleet.startGreeter("v1", "old-v1");
+    fleet.startGreeter("v2", "new-v2-a");
+    fleet.startGreeter("v2", "new-v2-b");
+    decision = fleet.awaitGreeterDecision(d -> d.included().size() == 2 && d.excluded().size() == 1, PATIENCE);
+  }
+
+  @AfterAll
+  static void stopFleet() {
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  @BeforeEach
+  void captureTrackerLog() {
+    trackerLog.start();
+    ((Logger) LoggerFactory.getLogger(XdsClientTracker.class)).addAppender(trackerLog);
+  }
+
+  @AfterEach
+  void releaseTrackerLog() {
+    ((Logger) LoggerFactory.getLogger(XdsClientTracker.class)).detachAppender(trackerLog);
+    trackerLog.stop();
+  }
+
+  @Test
+  void nacksAreRecordedAndLoggedWhileOtherClientsKeepBeingServed() throws Exception {
+    ManagedChannel channel = XdsClients.channel(fleet.xdsPort(), "demo-greeter", GRPC_JAVA_NODE);
+    try {
+      GreeterGrpc.GreeterBlockingStub greeter = GreeterGrpc.newBlockingStub(channel);
+      await().atMost(PATIENCE).ignoreExceptions().until(() -> sayHello(greeter) != null);
+      assertAllCallsSucceed(greeter, 20);
+
+      // The delta client rejects the first assignments it is sent; the SotW client accepts its first ones.
+      try (AdsClient delta = AdsClient.connect(AdsClient.Mode.DELTA, fleet.xdsPort(),
+               AdsClient.node(DELTA_NODE, USER_AGENT), List.of(), Map.of(AdsClient.ENDPOINT_TYPE, DELTA_ERROR));
+           AdsClient sotw = AdsClient.connect(AdsClient.Mode.SOTW, fleet.xdsPort(),
+               AdsClient.node(SOTW_NODE, USER_AGENT))) {
+        AdsClient.SentNack deltaNack = awaitFirstNack(delta);
+        assertThat(deltaNack.typeUrl()).isEqualTo(AdsClient.ENDPOINT_TYPE);
+        await().atMost(PATIENCE).untilAsserted(() ->
+            assertThat(lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE)).hasValueSatisfying(nack ->
+                assertThat(nack.errorDetail()).isEqualTo(DELTA_ERROR)));
+        assertAllCallsSucceed(greeter, 20);
+
+        // The SotW client holds the current endpoints, then rejects the next update of them.
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(sotw.endpointsByCluster()).isEqualTo(published(decision)));
+        var sotwNack = sotw.nackNext(AdsClient.ENDPOINT_TYPE, SOTW_ERROR);
+
+        fleet.startGreeter("v2", "new-v2-c");
+        decision = fleet.awaitGreeterDecision(d -> d.included().size() == 3, PATIENCE);
+        AdsClient.SentNack sotwSent = sotwNack.get(PATIENCE.toSeconds(), TimeUnit.SECONDS);
+        assertThat(sotwSent.typeUrl()).isEqualTo(AdsClient.ENDPOINT_TYPE);
+        await().atMost(PATIENCE).untilAsserted(() ->
+            assertThat(lastNack(SOTW_NODE, AdsClient.ENDPOINT_TYPE)).hasValueSatisfying(nack ->
+                assertThat(nack.errorDetail()).isEqualTo(SOTW_ERROR)));
+
+        // The grpc-java client gets the update others rejected: the new instance eventually answers, and no
+        // call fails on the way.
+        List<String> failures = new ArrayList<>();
+        await().atMost(PATIENCE).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(20)).until(() -> {
+          try {
+            return sayHello(greeter).contains("from new-v2-c ");
+          } catch (StatusRuntimeException e) {
+            failures.add(e.getStatus().toString());
+            return false;
+          }
+        });
+        assertThat(failures).isEmpty();
+        assertAllCallsSucceed(greeter, 20);
+
+        // The NACKing clients are served on: both hold the new endpoints, and have ACKed them.
+        Map<String, Set<String>> expected = published(decision);
+        await().atMost(PATIENCE).untilAsserted(() -> {
+          assertThat(sotw.endpointsByCluster()).as("state of the world").isEqualTo(expected);
+          assertThat(delta.endpointsByCluster()).as("delta").isEqualTo(expected);
+        });
+        await().atMost(PATIENCE).untilAsserted(() -> {
+          for (String node : List.of(SOTW_NODE, DELTA_NODE)) {
+            XdsClientStatus.TypeStatus eds = status(node).types().get(AdsClient.ENDPOINT_TYPE);
+            assertThat(eds.ackedVersion()).as(node).isEqualTo(eds.sentVersion());
+          }
+        });
+        assertThat(sotw.streamError()).isEmpty();
+        assertThat(delta.streamError()).isEmpty();
+
+        // Each stream keeps its own record: the NACKs stay where they were made.
+        assertThat(lastNack(SOTW_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow().errorDetail()).isEqualTo(SOTW_ERROR);
+        assertThat(lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow().errorDetail()).isEqualTo(DELTA_ERROR);
+        assertThat(lastNack(SOTW_NODE, AdsClient.CLUSTER_TYPE)).isEmpty();
+        assertThat(lastNack(DELTA_NODE, AdsClient.CLUSTER_TYPE)).isEmpty();
+        assertThat(status(GRPC_JAVA_NODE).types().values()).allSatisfy(type -> assertThat(type.lastNack()).isEmpty());
+        // Delta names the rejected response by nonce only; the tracker maps it back to that response's version.
+        assertThat(lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow().version())
+            .isEqualTo(deltaNack.rejectedVersion());
+        Reports.append("nack", "delta: rejected EDS version " + deltaNack.rejectedVersion() + ", recorded "
+            + lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow() + "; sotw: rejected EDS version "
+            + sotwSent.rejectedVersion() + ", recorded " + lastNack(SOTW_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow());
+
+        // And the operator sees each NACK once in the log, with the node and the client's own words.
+        assertThat(warnings()).filteredOn(line -> line.contains(SOTW_ERROR)).singleElement()
+            .satisfies(line -> assertThat(line).contains("NACK from node '" + SOTW_NODE + "'"));
+        assertThat(warnings()).filteredOn(line -> line.contains(DELTA_ERROR)).singleElement()
+            .satisfies(line -> assertThat(line).contains("NACK from node '" + DELTA_NODE + "'"));
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  private static AdsClient.SentNack awaitFirstNack(AdsClient client) {
+    await().atMost(PATIENCE).until(() -> !client.sentNacks().isEmpty());
+    return client.sentNacks().get(0);
+  }
+
+  private static String sayHello(GreeterGrpc.GreeterBlockingStub greeter) {
+    return greeter.withDeadlineAfter(5, TimeUnit.SECONDS)
+        .sayHello(HelloRequest.newBuilder().setName("nack-test").build()).getMessage();
+  }
+
+  private static void assertAllCallsSucceed(GreeterGrpc.GreeterBlockingStub greeter, int calls) {
+    for (int i = 0; i < calls; i++) {
+      assertThat(sayHello(greeter)).startsWith("Hello nack-test from ");
+    }
+  }
+
+  private static XdsClientStatus status(String nodeId) {
+    List<XdsClientStatus> streams = fleet.controlPlane().clients().clients().stream()
+        .filter(s -> s.nodeId().equals(nodeId)).toList();
+    assertThat(streams).as("streams of node %s", nodeId).hasSize(1);
+    return streams.get(0);
+  }
+
+  private static Optional<XdsClientStatus.Nack> lastNack(String nodeId, String typeUrl) {
+    XdsClientStatus.TypeStatus type = status(nodeId).types().get(typeUrl);
+    return type == null ? Optional.empty() : type.lastNack();
+  }
+
+  private List<String> warnings() {
+    synchronized (trackerLog) {
+      return trackerLog.list.stream().filter(e -> e.getLevel() == Level.WARN)
+          .map(ILoggingEvent::getFormattedMessage).toList();
+    }
+  }
+
+  /** What the decision says a proxyless client should hold (see DeltaAndSotwConvergenceTest). */
+  private static Map<String, Set<String>> published(ServiceDecision decision) {
+    Map<String, Set<String>> clusters = new TreeMap<>();
+    Set<String> included = addresses(decision.included());
+    clusters.put("demo-greeter", included);
+    decision.methodEndpoints().forEach((method, endpoints) -> {
+      Set<String> methodAddresses = addresses(endpoints);
+      if (!methodAddresses.equals(included)) {
+        clusters.put("demo-greeter/" + method, methodAddresses);
+      }
+    });
+    return clusters;
+  }
+
+  private static Set<String> addresses(List<RoutableEndpoint> endpoints) {
+    return endpoints.stream().map(e -> e.address().host() + ":" + e.address().port()).collect(Collectors.toSet());
+  }
+}
