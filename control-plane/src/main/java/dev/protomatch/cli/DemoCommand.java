@@ -85,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
       Path bootstrap = Files.writeString(work.resolve("bootstrap.json"), """
           {"xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
             "server_features": ["xds_v3"]}],
-           "node": {"id": "protomatch-demo-client", "cluster": "demo"}}
+           "node": {"id": "protomatch-demo-client", "cluster": "demo", "locality": {}}}
           """.formatted(controlPlane.xdsPort()));
       String everyInstance = "static:///" + greeters.stream().map(g -> "127.0.0.1:" + g.port())
           .collect(Collectors.joining(","));

@@ -44,7 +44,16 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     final Map<String, String> sent = new HashMap<>();
     final Map<String, String> acked = new HashMap<>();
     final Map<String, XdsClientStatus.Nack> nacks = new HashMap<>();
-    final Map<String, String> deltaVersionByNonce = new HashMap<>();
+    /** Versions sent, by response nonce: a NACK names the nonce it rejects, not the version. */
+    final Map<String, String> versionByNonce = new HashMap<>();
+
+    void sent(String typeUrl, String nonce, String version) {
+      this.sent.put(typeUrl, version);
+      if (versionByNonce.size() >= 64) {
+        versionByNonce.clear(); // nonces are answered promptly; old ones are never referred to again
+      }
+      versionByNonce.put(nonce, version);
+    }
 
     Stream(long id, Instant openedAt) {
       this.id = id;
@@ -97,7 +106,9 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     synchronized (stream) {
       remember(stream, request.hasNode() ? request.getNode() : null);
       if (request.hasErrorDetail()) {
-        nack(stream, request.getTypeUrl(), request.getVersionInfo(), request.getErrorDetail());
+        // version_info is the last version the client accepted; the rejected one is what the nonce answered.
+        nack(stream, request.getTypeUrl(), stream.versionByNonce.getOrDefault(request.getResponseNonce(), ""),
+            request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
         stream.acked.put(request.getTypeUrl(), request.getVersionInfo());
       }
@@ -110,7 +121,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     synchronized (stream) {
       stream.protocol = "delta";
       remember(stream, request.hasNode() ? request.getNode() : null);
-      String version = stream.deltaVersionByNonce.getOrDefault(request.getResponseNonce(), "");
+      String version = stream.versionByNonce.getOrDefault(request.getResponseNonce(), "");
       if (request.hasErrorDetail()) {
         nack(stream, request.getTypeUrl(), version, request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
@@ -124,7 +135,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent.put(response.getTypeUrl(), response.getVersionInfo());
+        stream.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo());
       }
     }
   }
@@ -134,12 +145,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent.put(response.getTypeUrl(), response.getSystemVersionInfo());
-        stream.deltaVersionByNonce.put(response.getNonce(), response.getSystemVersionInfo());
-        if (stream.deltaVersionByNonce.size() > 64) {
-          stream.deltaVersionByNonce.clear(); // nonces are answered promptly; old ones are never referred to
-          stream.deltaVersionByNonce.put(response.getNonce(), response.getSystemVersionInfo());
-        }
+        stream.sent(response.getTypeUrl(), response.getNonce(), response.getSystemVersionInfo());
       }
     }
   }

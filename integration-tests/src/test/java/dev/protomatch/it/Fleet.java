@@ -123,7 +123,7 @@ public final class Fleet implements AutoCloseable {
     return Files.writeString(work.resolve("bootstrap-" + nodeId + ".json"), """
         {"xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
           "server_features": ["xds_v3"]}],
-         "node": {"id": "%s", "cluster": "protomatch-it"}}
+         "node": {"id": "%s", "cluster": "protomatch-it", "locality": {}}}
         """.formatted(options.xdsPort(), nodeId));
   }
 

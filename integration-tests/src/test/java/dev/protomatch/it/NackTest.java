@@ -147,9 +147,12 @@ class NackTest {
         assertThat(lastNack(SOTW_NODE, AdsClient.CLUSTER_TYPE)).isEmpty();
         assertThat(lastNack(DELTA_NODE, AdsClient.CLUSTER_TYPE)).isEmpty();
         assertThat(status(GRPC_JAVA_NODE).types().values()).allSatisfy(type -> assertThat(type.lastNack()).isEmpty());
-        // Delta names the rejected response by nonce only; the tracker maps it back to that response's version.
+        // A NACK names the rejected response by nonce (SotW's version_info is the last *accepted* version);
+        // the tracker maps the nonce back to the version it sent.
         assertThat(lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow().version())
             .isEqualTo(deltaNack.rejectedVersion());
+        assertThat(lastNack(SOTW_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow().version())
+            .isEqualTo(sotwSent.rejectedVersion());
         Reports.append("nack", "delta: rejected EDS version " + deltaNack.rejectedVersion() + ", recorded "
             + lastNack(DELTA_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow() + "; sotw: rejected EDS version "
             + sotwSent.rejectedVersion() + ", recorded " + lastNack(SOTW_NODE, AdsClient.ENDPOINT_TYPE).orElseThrow());
