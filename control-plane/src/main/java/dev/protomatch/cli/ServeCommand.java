@@ -35,6 +35,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Address every port binds to (default: ${DEFAULT-VALUE}). Anything but loopback is exposed.")
   String bind;
 
+  @Option(names = "--admin-bind", defaultValue = "127.0.0.1", paramLabel = "HOST",
+      description = "Address of the admin port (default: ${DEFAULT-VALUE}); it shows the whole fleet, so expose it"
+          + " only on purpose. POST calls need PROTOMATCH_ADMIN_TOKEN.")
+  String adminBind;
+
   @Option(names = "--xds-port", defaultValue = "18000", paramLabel = "PORT", description = "Default: ${DEFAULT-VALUE}")
   int xdsPort;
 
@@ -74,7 +79,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
-    ControlPlaneOptions options = new ControlPlaneOptions(bind, xdsPort, registrationPort, adminPort,
+    ControlPlaneOptions options = new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
         Optional.ofNullable(config), envoyListener.substring(0, colon),
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
         warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)));

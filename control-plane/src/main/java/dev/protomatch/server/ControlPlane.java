@@ -1,6 +1,8 @@
 package dev.protomatch.server;
 
+import dev.protomatch.admin.AdminApi;
 import dev.protomatch.admin.AdminServer;
+import dev.protomatch.admin.DecisionChangeLog;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.AppliedPolicy;
 import dev.protomatch.policy.PolicyDocument;
@@ -37,6 +39,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -56,6 +59,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlPlane implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
+
+  /** Environment variable holding the admin token that state-changing admin calls need. */
+  public static final String ADMIN_TOKEN_ENV = "PROTOMATCH_ADMIN_TOKEN";
 
   private final ScheduledExecutorService scheduler;
   private final PolicyStore policies;
@@ -162,8 +168,15 @@ public final class ControlPlane implements AutoCloseable {
         .build()
         .start();
     ControlPlane[] self = new ControlPlane[1];
-    b.admin = AdminServer.start(new InetSocketAddress(options.bindHost(), options.adminPort()),
+    b.admin = AdminServer.start(new InetSocketAddress(options.adminBindHost(), options.adminPort()),
         () -> self[0] != null && self[0].ready);
+    if (!new InetSocketAddress(options.adminBindHost(), 0).getAddress().isLoopbackAddress()) {
+      log.warn("admin port bound to {} (not loopback): every endpoint, client and policy is visible there",
+          options.adminBindHost());
+    }
+    new AdminApi(b.updater::current, b.registry, b.clients, b.policies, Optional.ofNullable(b.watcher),
+        Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock).install(b.admin);
+    b.updater.addListener(new DecisionChangeLog(b.registry::state));
     ControlPlane controlPlane = new ControlPlane(b);
     self[0] = controlPlane;
 
@@ -187,7 +200,7 @@ public final class ControlPlane implements AutoCloseable {
     warnIfRegistrationDisabled(policy.document().settings().auth(), environment);
     log.info("protomatch started: xds={}:{} registration={}:{} admin={}:{} policy='{}' version={} services={}"
             + " registry=in-memory tls={}",
-        options.bindHost(), b.xds.port(), options.bindHost(), b.registration.getPort(), options.bindHost(),
+        options.bindHost(), b.xds.port(), options.bindHost(), b.registration.getPort(), options.adminBindHost(),
         b.admin.port(), policy.source(), policy.version(),
         policy.document().services().stream().map(ServicePolicy::service).toList(),
         options.tls().map(t -> t.clientCa().isPresent() ? "mtls" : "tls").orElse("off"));

@@ -7,6 +7,8 @@ import java.util.Optional;
 /**
  * How to run a control plane: where to listen, which policy file, TLS. Port 0 picks a free port.
  *
+ * @param adminBindHost the admin port's address: loopback unless the operator explicitly says otherwise,
+ *     whatever {@code bindHost} is, because the views show the whole fleet
  * @param policyFile empty runs on the built-in defaults (no services until a file is given)
  * @param tls when present, every port (xDS, registration) requires TLS, and mTLS if a client CA is given
  * @param warmup how long to collect registrations before publishing the first snapshot. A restarted control
@@ -15,7 +17,7 @@ import java.util.Optional;
  *     means one {@code settings.lease.default-ttl}; zero publishes at once (a first start with no clients).
  */
 public record ControlPlaneOptions(
-    String bindHost, int xdsPort, int registrationPort, int adminPort, Optional<Path> policyFile,
+    String bindHost, String adminBindHost, int xdsPort, int registrationPort, int adminPort, Optional<Path> policyFile,
     String envoyListenerHost, int envoyListenerPort, Optional<TlsFiles> tls, Duration debounce,
     Duration policyPollInterval, Optional<Duration> warmup) {
 
@@ -23,17 +25,17 @@ public record ControlPlaneOptions(
   public record TlsFiles(Path certificateChain, Path privateKey, Optional<Path> clientCa) {}
 
   public static ControlPlaneOptions loopbackDefaults(Optional<Path> policyFile) {
-    return new ControlPlaneOptions("127.0.0.1", 18000, 18001, 18002, policyFile, "127.0.0.1", 15001,
+    return new ControlPlaneOptions("127.0.0.1", "127.0.0.1", 18000, 18001, 18002, policyFile, "127.0.0.1", 15001,
         Optional.empty(), Duration.ofMillis(50), Duration.ofSeconds(1), Optional.of(Duration.ZERO));
   }
 
   public ControlPlaneOptions withPorts(int xds, int registration, int admin) {
-    return new ControlPlaneOptions(bindHost, xds, registration, admin, policyFile, envoyListenerHost, envoyListenerPort,
+    return new ControlPlaneOptions(bindHost, adminBindHost, xds, registration, admin, policyFile, envoyListenerHost, envoyListenerPort,
         tls, debounce, policyPollInterval, warmup);
   }
 
   public ControlPlaneOptions withWarmup(Optional<Duration> newWarmup) {
-    return new ControlPlaneOptions(bindHost, xdsPort, registrationPort, adminPort, policyFile, envoyListenerHost,
-        envoyListenerPort, tls, debounce, policyPollInterval, newWarmup);
+    return new ControlPlaneOptions(bindHost, adminBindHost, xdsPort, registrationPort, adminPort, policyFile,
+        envoyListenerHost, envoyListenerPort, tls, debounce, policyPollInterval, newWarmup);
   }
 }

@@ -1,0 +1,166 @@
+package dev.protomatch.admin;
+
+import dev.protomatch.decision.ExcludedEndpoint;
+import dev.protomatch.decision.RoutableEndpoint;
+import dev.protomatch.decision.RoutingDecision;
+import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.descriptor.DescriptorHash;
+import dev.protomatch.descriptor.ServiceFingerprint;
+import dev.protomatch.policy.AppliedPolicy;
+import dev.protomatch.policy.Expectation;
+import dev.protomatch.policy.HostPort;
+import dev.protomatch.policy.ReloadOutcome;
+import dev.protomatch.policy.ServicePolicy;
+import dev.protomatch.registry.Advertisement;
+import dev.protomatch.registry.EndpointState;
+import dev.protomatch.registry.Locality;
+import dev.protomatch.registry.ProbeState;
+import dev.protomatch.registry.RegistryState;
+import dev.protomatch.xds.XdsClientStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/** Turns protomatch's state into admin documents; pure, so each view is tested from plain values. */
+public final class AdminViewBuilder {
+  private static final Map<String, String> TYPE_NAMES = Map.of(
+      "type.googleapis.com/envoy.config.cluster.v3.Cluster", "clusters",
+      "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", "endpoints",
+      "type.googleapis.com/envoy.config.listener.v3.Listener", "listeners",
+      "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "routes",
+      "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "secrets");
+
+  private AdminViewBuilder() {}
+
+  public static AdminViews.Services services(RoutingDecision decision, RegistryState state) {
+    List<AdminViews.Service> services = new ArrayList<>();
+    for (ServiceDecision service : decision.services().values()) {
+      Map<String, List<String>> methods = new TreeMap<>();
+      service.methodEndpoints().forEach((method, endpoints) ->
+          methods.put(method, endpoints.stream().map(e -> e.address().toString()).toList()));
+      List<AdminViews.Excluded> excluded = new ArrayList<>();
+      for (ExcludedEndpoint endpoint : service.excluded()) {
+        excluded.add(new AdminViews.Excluded(endpoint.address().toString(), endpoint.reason().code(),
+            endpoint.reason().describe(), knownApi(state.endpoints().get(endpoint.address()), service.service())));
+      }
+      services.add(new AdminViews.Service(service.service(), service.policy().cluster(),
+          expectation(service.policy().expect()),
+          service.expected().map(AdminViewBuilder::surface).orElse(null),
+          service.outcome().name().toLowerCase(Locale.ROOT),
+          service.included().stream().map(AdminViewBuilder::included).toList(), excluded, methods));
+    }
+    return new AdminViews.Services(decision.decidedAt().toString(), decision.registryVersion(), services);
+  }
+
+  public static AdminViews.Endpoints endpoints(RegistryState state, Instant now) {
+    List<AdminViews.Endpoint> endpoints = new ArrayList<>();
+    for (EndpointState endpoint : state.endpoints().values()) {
+      List<AdminViews.ServiceBuild> builds = new ArrayList<>();
+      for (Advertisement advertised : endpoint.advertised().values()) {
+        Optional<ServiceFingerprint> probed = probed(endpoint, advertised.service());
+        Optional<ServiceFingerprint> surface = probed.isPresent() ? probed : advertised.fingerprint();
+        builds.add(new AdminViews.ServiceBuild(advertised.service(), text(advertised.api()), text(advertised.schema()),
+            probed.map(f -> f.api().value()).orElse(null), probed.map(f -> f.schema().value()).orElse(null),
+            surface.map(f -> List.copyOf(f.methods().keySet())).orElse(null)));
+      }
+      endpoints.add(new AdminViews.Endpoint(endpoint.address().toString(),
+          endpoint.source().name().toLowerCase(Locale.ROOT), endpoint.client().isEmpty() ? null : endpoint.client(),
+          endpoint.registeredAt().toString(),
+          endpoint.lease().map(l -> new AdminViews.Lease(l.ttl().toSeconds(), l.expiresAt().toString(), l.isExpired(now)))
+              .orElse(null),
+          locality(endpoint.locality()), endpoint.labels(), endpoint.weight(), builds, probe(endpoint.probe())));
+    }
+    return new AdminViews.Endpoints(state.version(), endpoints);
+  }
+
+  public static AdminViews.Clients clients(List<XdsClientStatus> statuses) {
+    List<AdminViews.Client> clients = new ArrayList<>();
+    for (XdsClientStatus status : statuses) {
+      Map<String, AdminViews.ResourceType> types = new TreeMap<>();
+      status.types().forEach((typeUrl, type) -> types.put(TYPE_NAMES.getOrDefault(typeUrl, typeUrl),
+          new AdminViews.ResourceType(type.sentVersion(), type.ackedVersion(), type.lastNack()
+              .map(n -> new AdminViews.Nack(n.version(), n.errorDetail(), n.at().toString())).orElse(null))));
+      clients.add(new AdminViews.Client(status.streamId(), status.nodeId(), status.cluster(), status.userAgent(),
+          status.protocol(), status.connectedAt().toString(), types));
+    }
+    return new AdminViews.Clients(clients);
+  }
+
+  public static AdminViews.Policies policies(AppliedPolicy applied, Optional<ReloadOutcome> lastOutcome) {
+    List<AdminViews.ServicePolicy> services = new ArrayList<>();
+    for (ServicePolicy policy : applied.document().services()) {
+      services.add(new AdminViews.ServicePolicy(policy.service(), policy.cluster(), expectation(policy.expect()),
+          policy.whenNoneQualify().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+          policy.withoutReflection().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+          policy.staticEndpoints().stream().map(HostPort::toString).toList()));
+    }
+    return new AdminViews.Policies(applied.source(), applied.version(), applied.loadedAt().toString(), applied.sha256(),
+        services, lastOutcome.map(o -> new AdminViews.Reload(o.at().toString(), o.accepted(),
+            o.errors().stream().map(Object::toString).toList())).orElse(null));
+  }
+
+  static AdminViews.Expectation expectation(Expectation expectation) {
+    if (expectation instanceof Expectation.RequiredMethods required) {
+      return new AdminViews.Expectation("methods", List.copyOf(required.methods()), null);
+    }
+    if (expectation instanceof Expectation.PinnedHash pin) {
+      return new AdminViews.Expectation(pin.level().id(), null, pin.hash().value());
+    }
+    return new AdminViews.Expectation("newest", null, null);
+  }
+
+  private static AdminViews.ExpectedSurface surface(ServiceFingerprint fingerprint) {
+    return new AdminViews.ExpectedSurface(fingerprint.api().value(), fingerprint.schema().value(),
+        List.copyOf(fingerprint.methods().keySet()));
+  }
+
+  private static AdminViews.Included included(RoutableEndpoint endpoint) {
+    return new AdminViews.Included(endpoint.address().toString(), endpoint.api().map(DescriptorHash::value).orElse(null),
+        locality(endpoint.locality()), endpoint.weight());
+  }
+
+  private static AdminViews.Probe probe(ProbeState probe) {
+    if (probe instanceof ProbeState.Probed probed) {
+      return new AdminViews.Probe("ok", probed.at().toString(), probed.protocol().name().toLowerCase(Locale.ROOT),
+          null, null, 0);
+    }
+    if (probe instanceof ProbeState.Failed failed) {
+      return new AdminViews.Probe("failed", failed.at().toString(), null, failed.kind().name().toLowerCase(Locale.ROOT),
+          failed.message(), failed.consecutiveFailures());
+    }
+    return new AdminViews.Probe("not_probed", null, null, null, null, 0);
+  }
+
+  /** The api hash protomatch believes the endpoint serves: probed if known, else advertised. */
+  static String knownApi(EndpointState endpoint, String service) {
+    if (endpoint == null) {
+      return null;
+    }
+    Optional<ServiceFingerprint> probed = probed(endpoint, service);
+    if (probed.isPresent()) {
+      return probed.get().api().value();
+    }
+    Advertisement advertised = endpoint.advertised().get(service);
+    return advertised == null ? null : text(advertised.api());
+  }
+
+  private static Optional<ServiceFingerprint> probed(EndpointState endpoint, String service) {
+    return endpoint.probe() instanceof ProbeState.Probed probed
+        ? Optional.ofNullable(probed.services().get(service)) : Optional.empty();
+  }
+
+  private static String locality(Locality locality) {
+    if (locality.region().isEmpty() && locality.zone().isEmpty() && locality.subZone().isEmpty()) {
+      return null;
+    }
+    return String.join("/", locality.region(), locality.zone(), locality.subZone()).replaceAll("/+$", "");
+  }
+
+  private static String text(Optional<DescriptorHash> hash) {
+    return hash.map(DescriptorHash::value).orElse(null);
+  }
+}

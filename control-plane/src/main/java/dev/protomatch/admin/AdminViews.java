@@ -1,0 +1,70 @@
+package dev.protomatch.admin;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin API's JSON documents, as records: field names are the API (snake_case on the wire, see
+ * {@link AdminJson}) and are documented in {@code docs/admin-api.md}. Add fields freely; never rename.
+ */
+public final class AdminViews {
+  private AdminViews() {}
+
+  /** GET /v1/services. */
+  public record Services(String decidedAt, long registryVersion, List<Service> services) {}
+
+  public record Service(
+      String service, String cluster, Expectation expected, ExpectedSurface expectedSurface, String outcome,
+      List<Included> included, List<Excluded> excluded, Map<String, List<String>> methods) {}
+
+  /** kind: methods, api, schema or newest; the other fields as the kind needs. */
+  public record Expectation(String kind, List<String> methods, String hash) {}
+
+  /** The build the route follows, when one is known. */
+  public record ExpectedSurface(String api, String schema, List<String> methods) {}
+
+  public record Included(String address, String api, String locality, int weight) {}
+
+  public record Excluded(String address, String reasonCode, String reason, String api) {}
+
+  /** GET /v1/endpoints. */
+  public record Endpoints(long registryVersion, List<Endpoint> endpoints) {}
+
+  public record Endpoint(
+      String address, String source, String client, String registeredAt, Lease lease, String locality,
+      Map<String, String> labels, int weight, List<ServiceBuild> services, Probe probe) {}
+
+  /** The lease id is a capability (it renews and deregisters), so it is not shown. */
+  public record Lease(long ttlSeconds, String expiresAt, boolean expired) {}
+
+  public record ServiceBuild(
+      String service, String advertisedApi, String advertisedSchema, String probedApi, String probedSchema,
+      List<String> methods) {}
+
+  /** state: ok, failed or not_probed. */
+  public record Probe(String state, String at, String protocol, String failureKind, String error,
+                      int consecutiveFailures) {}
+
+  /** GET /v1/clients. */
+  public record Clients(List<Client> clients) {}
+
+  public record Client(
+      long streamId, String nodeId, String cluster, String userAgent, String protocol, String connectedAt,
+      Map<String, ResourceType> resources) {}
+
+  public record ResourceType(String sentVersion, String ackedVersion, Nack lastNack) {}
+
+  public record Nack(String version, String errorDetail, String at) {}
+
+  /** GET /v1/policies. */
+  public record Policies(String source, long version, String loadedAt, String sha256, List<ServicePolicy> services,
+                         Reload lastReload) {}
+
+  public record ServicePolicy(String service, String cluster, Expectation expected, String whenNoneQualify,
+                              String withoutReflection, List<String> staticEndpoints) {}
+
+  public record Reload(String at, boolean accepted, List<String> errors) {}
+
+  /** Any error answer. */
+  public record Error(int status, String error) {}
+}
