@@ -69,6 +69,7 @@ public final class ControlPlane implements AutoCloseable {
   private final XdsClientTracker clients;
   private final RoutingUpdater updater;
   private final SnapshotPublisher publisher;
+  private final SimpleCache<String> cache;
   private final ReflectionProber prober;
   private final LeaseSweeper sweeper;
   private final PolicyFileWatcher watcher;
@@ -84,6 +85,7 @@ public final class ControlPlane implements AutoCloseable {
     this.clients = b.clients;
     this.updater = b.updater;
     this.publisher = b.publisher;
+    this.cache = b.cache;
     this.prober = b.prober;
     this.sweeper = b.sweeper;
     this.watcher = b.watcher;
@@ -114,6 +116,7 @@ public final class ControlPlane implements AutoCloseable {
     XdsClientTracker clients;
     RoutingUpdater updater;
     SnapshotPublisher publisher;
+    SimpleCache<String> cache;
     ReflectionProber prober;
     LeaseSweeper sweeper;
     PolicyFileWatcher watcher;
@@ -145,6 +148,7 @@ public final class ControlPlane implements AutoCloseable {
     applyStaticEndpoints(b.policies.current().document(), b.registry);
     DescriptorHasher hasher = new DescriptorHasher();
     SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
+    b.cache = cache;
     b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(), options.envoyListenerPort()));
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
@@ -267,6 +271,11 @@ public final class ControlPlane implements AutoCloseable {
 
   public SnapshotPublisher publisher() {
     return publisher;
+  }
+
+  /** The snapshot cache xDS clients are served from (diagnostics and tests). */
+  public SimpleCache<String> snapshotCache() {
+    return cache;
   }
 
   public XdsClientTracker clients() {
