@@ -42,6 +42,7 @@ public final class Fleet implements AutoCloseable {
 
   private final Path work;
   private final String token = UUID.randomUUID().toString();
+  private final String adminToken = UUID.randomUUID().toString();
   private final Path policyFile;
   private final List<ProtomatchProcess> greeters = new ArrayList<>();
   private ControlPlane controlPlane;
@@ -68,7 +69,8 @@ public final class Fleet implements AutoCloseable {
   }
 
   private void startControlPlane() throws Exception {
-    controlPlane = ControlPlane.start(options, Clock.systemUTC(), name -> name.equals(TOKEN_ENV) ? token : System.getenv(name));
+    controlPlane = ControlPlane.start(options, Clock.systemUTC(), name -> name.equals(TOKEN_ENV) ? token
+        : name.equals(ControlPlane.ADMIN_TOKEN_ENV) ? adminToken : System.getenv(name));
   }
 
   public ControlPlane controlPlane() {
@@ -112,6 +114,15 @@ public final class Fleet implements AutoCloseable {
       Thread.sleep(50);
     } while (System.nanoTime() < deadline);
     throw new AssertionError("decision did not reach the expected state within " + timeout + ": " + decision);
+  }
+
+  /** The token {@code POST} admin calls need (the control plane read it from PROTOMATCH_ADMIN_TOKEN). */
+  public String adminToken() {
+    return adminToken;
+  }
+
+  public Path policyFile() {
+    return policyFile;
   }
 
   public int xdsPort() {
