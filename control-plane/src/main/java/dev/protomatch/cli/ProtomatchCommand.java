@@ -9,6 +9,6 @@ import picocli.CommandLine.HelpCommand;
     mixinStandardHelpOptions = true,
     version = "protomatch 0.1.0",
     description = "xDS control plane that routes gRPC calls only to endpoints serving the expected descriptor.",
-    subcommands = {ServeCommand.class, DemoCommand.class, HashCommand.class, ValidateCommand.class,
+    subcommands = {ServeCommand.class, DemoCommand.class, StatusCommand.class, HashCommand.class, ValidateCommand.class,
         GreeterCommand.class, DemoClientCommand.class, HelpCommand.class})
 final class ProtomatchCommand {}

@@ -166,6 +166,22 @@ class AdminApiTest {
   }
 
   @Test
+  void statusCommandShowsTheSameViewAsTables() {
+    java.io.StringWriter out = new java.io.StringWriter();
+    picocli.CommandLine cli = dev.protomatch.cli.Main.commandLine();
+    cli.setOut(new java.io.PrintWriter(out));
+
+    int exit = cli.execute("status", "--admin", "http://127.0.0.1:" + fleet.controlPlane().adminPort());
+
+    assertThat(exit).isZero();
+    assertThat(out.toString().lines()).anySatisfy(line -> assertThat(line).startsWith("demo.Greeter")
+            .contains("127.0.0.1:" + stale.port(), "excluded", "sha256:6088e17f..", "missing methods [SayHelloAgain]"))
+        .anySatisfy(line -> assertThat(line).contains("127.0.0.1:" + current.port(), "included"))
+        .anySatisfy(line -> assertThat(line).startsWith(CLIENT_NODE).contains("sotw", "SYNCED v"));
+    Reports.append("status", "protomatch status:\n" + out);
+  }
+
+  @Test
   void healthAndReadiness() throws Exception {
     assertThat(HTTP.send(request("/healthz").build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     assertThat(HTTP.send(request("/readyz").build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);

@@ -1,0 +1,29 @@
+package dev.protomatch.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code protomatch status} when there is nothing to talk to. (Against a live fleet: AdminApiTest.) */
+class StatusCommandTest {
+  @Test
+  void unreachableAdminPortIsOneLineAndExitCode2() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    int exit = cli.execute("status", "--admin", "http://127.0.0.1:" + closedPort);
+
+    assertThat(exit).isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("protomatch status: cannot reach protomatch's admin port at http://127.0.0.1:"
+        + closedPort + " (connection refused; is protomatch serve running? use --admin URL)\n");
+  }
+}
