@@ -1,0 +1,92 @@
+package dev.protomatch.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.protomatch.decision.RoutingDecider;
+import dev.protomatch.descriptor.ServiceFingerprint;
+import dev.protomatch.policy.Expectation;
+import dev.protomatch.policy.PolicyDocument;
+import dev.protomatch.policy.ServicePolicy;
+import dev.protomatch.policy.Settings;
+import dev.protomatch.probe.ReflectionProtocol;
+import dev.protomatch.registry.Advertisement;
+import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.EndpointSource;
+import dev.protomatch.registry.EndpointState;
+import dev.protomatch.registry.Lease;
+import dev.protomatch.registry.Locality;
+import dev.protomatch.registry.ProbeState;
+import dev.protomatch.registry.RegistryState;
+import dev.protomatch.testing.Fingerprints;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/** The routing history in the log: one line per change, in the operator's words. */
+class DecisionChangeLogTest {
+  private static final Instant NOW = Instant.parse("2026-01-02T00:00:00Z");
+  private static final PolicyDocument POLICY = new PolicyDocument(Settings.defaults(), List.of(new ServicePolicy(
+      "demo.Greeter", "demo-greeter", new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello", "SayHelloAgain"))),
+      ServicePolicy.WhenNoneQualify.FAIL_CLOSED, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of())));
+
+  private final List<String> lines = new ArrayList<>();
+  private RegistryState state;
+  private final DecisionChangeLog log = new DecisionChangeLog(() -> state, lines::add);
+
+  @Test
+  void exclusionNamesBothBuildsAndTheMissingMethods() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+
+    log.accept(RoutingDecider.decide(POLICY, state, NOW));
+
+    assertThat(lines).containsExactly(
+        "demo.Greeter: excluded 127.0.0.1:50051 (api " + Fingerprints.greeterV1().api().value().substring(0, 15)
+            + ".. != expected " + Fingerprints.greeterV2().api().abbreviated(8) + "..; missing [SayHelloAgain])",
+        "demo.Greeter: included 127.0.0.1:50052 (api " + Fingerprints.greeterV2().api().abbreviated(8) + "..)");
+  }
+
+  @Test
+  void unchangedDecisionLogsNothing() {
+    state = state(endpoint(50052, Fingerprints.greeterV2()));
+    log.accept(RoutingDecider.decide(POLICY, state, NOW));
+    lines.clear();
+
+    log.accept(RoutingDecider.decide(POLICY, state, NOW.plusSeconds(1)));
+
+    assertThat(lines).isEmpty();
+  }
+
+  @Test
+  void endpointThatLeavesIsLoggedOnce() {
+    state = state(endpoint(50052, Fingerprints.greeterV2()));
+    log.accept(RoutingDecider.decide(POLICY, state, NOW));
+    lines.clear();
+
+    state = state();
+    log.accept(RoutingDecider.decide(POLICY, state, NOW));
+
+    assertThat(lines).containsExactly("demo.Greeter: gone 127.0.0.1:50052");
+  }
+
+  private static RegistryState state(EndpointState... endpoints) {
+    TreeMap<EndpointAddress, EndpointState> map = new TreeMap<>();
+    for (EndpointState endpoint : endpoints) {
+      map.put(endpoint.address(), endpoint);
+    }
+    return new RegistryState(1, map, Map.of());
+  }
+
+  private static EndpointState endpoint(int port, ServiceFingerprint build) {
+    EndpointAddress address = new EndpointAddress("127.0.0.1", port);
+    return new EndpointState(port, address, EndpointSource.REGISTRATION, Locality.UNKNOWN, new TreeMap<>(), 1,
+        new TreeMap<>(Map.of(build.service(), Advertisement.of(build))),
+        Optional.of(new Lease("l" + port, Duration.ofSeconds(30), NOW.plusSeconds(30))), "agent", NOW,
+        new ProbeState.Probed(NOW, ReflectionProtocol.V1, new TreeMap<>(Map.of(build.service(), build))));
+  }
+}
