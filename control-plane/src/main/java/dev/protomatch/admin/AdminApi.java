@@ -7,6 +7,7 @@ import dev.protomatch.policy.PolicyFileWatcher;
 import dev.protomatch.policy.PolicyStore;
 import dev.protomatch.policy.ReloadOutcome;
 import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.RegistryState;
 import dev.protomatch.xds.XdsClientTracker;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +17,9 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * The operator's read-only JSON views, open on the admin port (loopback unless configured otherwise),
- * and the one state-changing call, {@code POST /v1/policies:reload}, which needs the admin token.
+ * The operator's read-only JSON views and HTML status page ({@code GET /}, see {@link StatusPage}), open on
+ * the admin port (loopback unless configured otherwise), and the one state-changing call,
+ * {@code POST /v1/policies:reload}, which needs the admin token.
  */
 public final class AdminApi {
   private final Supplier<RoutingDecision> decision;
@@ -52,6 +54,32 @@ public final class AdminApi {
     server.handle("/v1/clients", get(() -> AdminViewBuilder.clients(clients.clients())));
     server.handle("/v1/policies:reload", this::reload);
     server.handle("/v1/policies", get(() -> AdminViewBuilder.policies(policies.current(), policies.lastOutcome())));
+    server.handle("/", this::statusPage);
+  }
+
+  /** {@code GET /}: {@link StatusPage}, from the same views as the JSON above. Any other unclaimed path: 404. */
+  private void statusPage(HttpExchange exchange) throws IOException {
+    if (!exchange.getRequestURI().getPath().equals("/")) {
+      AdminServer.respond(exchange, 404, "text/plain", "not found (status page: /, JSON: /v1/services,"
+          + " /v1/endpoints, /v1/clients, /v1/policies)\n");
+      return;
+    }
+    if (!exchange.getRequestMethod().equals("GET")) {
+      exchange.getResponseHeaders().set("Allow", "GET");
+      AdminServer.respond(exchange, 405, "text/plain", exchange.getRequestMethod() + " / is not supported (use GET)\n");
+      return;
+    }
+    RoutingDecision current = decision.get();
+    RegistryState state = registry.state();
+    String html = StatusPage.render(current == null ? null : AdminViewBuilder.services(current, state),
+        AdminViewBuilder.endpoints(state, clock.instant()),
+        AdminViewBuilder.policies(policies.current(), policies.lastOutcome()),
+        AdminViewBuilder.clients(clients.clients()));
+    exchange.getResponseHeaders().set("Cache-Control", "no-store");
+    exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+    exchange.getResponseHeaders().set("Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    AdminServer.respond(exchange, current == null ? 503 : 200, "text/html", html);
   }
 
   private HttpHandler get(Supplier<Object> view) {

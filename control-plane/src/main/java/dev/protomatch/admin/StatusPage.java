@@ -1,0 +1,306 @@
+package dev.protomatch.admin;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The operator's status page, {@code GET /} on the admin port: one table per service listing every endpoint
+ * claiming it, included (green) or excluded with the reason (red: the build does not match; amber: what it
+ * serves is not known or not trusted yet; grey: gone or unreachable), under a header naming the policy in
+ * force and the number of connected xDS clients. It refreshes itself every {@value #REFRESH_SECONDS} seconds.
+ *
+ * <p>Pure: the same {@link AdminViews} documents the JSON API serves go in, an HTML string comes out, so the
+ * page and {@code /v1/*} cannot disagree. Plain server-rendered HTML with inline CSS and no script. Every
+ * value is HTML-escaped: addresses, labels, reasons and policy sources come from registrations, reflection
+ * and files.
+ *
+ * <p>Stable hooks for tests and scrapers: {@code table.service[data-service][data-cluster][data-outcome]},
+ * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]}, and
+ * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header.
+ */
+public final class StatusPage {
+  public static final int REFRESH_SECONDS = 5;
+  private static final int HASH_DIGITS = 12;
+
+  private static final Map<String, String> REASON_CLASSES = Map.of(
+      "hash_mismatch", "mismatch",
+      "missing_methods", "mismatch",
+      "incompatible_methods", "mismatch",
+      "quarantined", "mismatch",
+      "awaiting_probe", "unknown",
+      "unknown_surface", "unknown",
+      "reflection_unavailable", "unknown",
+      "lease_expired", "gone",
+      "probe_failed", "gone");
+
+  private static final String STYLE = """
+      body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#202124;background:#fff}
+      header{background:#202124;color:#fff;padding:12px 20px}
+      header h1{margin:0 0 6px;font-size:20px}
+      header dl{display:flex;flex-wrap:wrap;gap:4px 28px;margin:0}
+      header dt{color:#bdc1c6;font-size:12px}
+      header dd{margin:0;font-weight:600}
+      header dd code{font-weight:400}
+      header div{display:flex;flex-direction:column}
+      main{padding:8px 20px 20px}
+      .notice{margin:12px 0;padding:8px 12px;border-radius:4px;background:#fef7e0;color:#8a5a00}
+      .notice.rejected{background:#fce8e6;color:#a50e0e}
+      table.service{border-collapse:collapse;width:100%;margin:16px 0 8px;table-layout:fixed}
+      table.service caption{text-align:left;padding:6px 0}
+      .service-name{font-size:17px;font-weight:700;margin-right:8px}
+      .facts{color:#5f6368;margin-top:2px}
+      .facts span{margin-right:16px}
+      th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #dadce0;vertical-align:top;overflow-wrap:anywhere}
+      th{background:#f8f9fa;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#5f6368}
+      code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+      .methods{display:block;color:#5f6368;font-size:12px}
+      .label{display:inline-block;background:rgba(0,0,0,.06);border-radius:3px;padding:0 5px;margin:1px 4px 1px 0;font-size:12px}
+      .status{font-weight:700;white-space:nowrap}
+      .routed{display:block;color:#5f6368;font-size:12px}
+      tr.included{background:#e6f4ea}tr.included .status{color:#137333}
+      tr.reason-mismatch{background:#fce8e6}tr.reason-mismatch .status{color:#a50e0e}
+      tr.reason-unknown{background:#fef7e0}tr.reason-unknown .status{color:#8a5a00}
+      tr.reason-gone{background:#f1f3f4;color:#5f6368}tr.reason-gone .status{color:#5f6368}
+      tr.empty td{color:#5f6368;font-style:italic}
+      .outcome{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:700}
+      .outcome-qualified{background:#e6f4ea;color:#137333}
+      .outcome-none_qualified_fail_closed{background:#fce8e6;color:#a50e0e}
+      .outcome-none_qualified_fail_open{background:#fef7e0;color:#8a5a00}
+      footer{padding:0 20px 20px;color:#5f6368;font-size:12px}
+      footer .swatch{display:inline-block;padding:0 6px;margin-right:8px;border-radius:3px}
+      footer a{color:#1a73e8}
+      """;
+
+  private StatusPage() {}
+
+  /**
+   * @param services the current decision's view, or null before the first decision
+   * @param endpoints the registry's view, for each endpoint's method list and labels
+   */
+  public static String render(AdminViews.Services services, AdminViews.Endpoints endpoints,
+                              AdminViews.Policies policy, AdminViews.Clients clients) {
+    StringBuilder html = new StringBuilder(8192);
+    html.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+        .append("<meta http-equiv=\"refresh\" content=\"").append(REFRESH_SECONDS).append("\">\n")
+        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
+        .append("<title>protomatch status</title>\n<style>\n").append(STYLE).append("</style>\n</head>\n<body>\n");
+    header(html, services, policy, clients);
+    html.append("<main id=\"services\">\n");
+    if (policy.lastReload() != null && !policy.lastReload().accepted()) {
+      html.append("<div id=\"last-reload\" class=\"notice rejected\">Last policy reload (")
+          .append(escape(policy.lastReload().at())).append(") was rejected; version ").append(policy.version())
+          .append(" stays in force: ").append(escape(String.join("; ", policy.lastReload().errors())))
+          .append("</div>\n");
+    }
+    if (services == null) {
+      html.append("<div id=\"no-decision\" class=\"notice\">No routing decision yet: the control plane is starting.")
+          .append("</div>\n");
+    } else if (services.services().isEmpty()) {
+      html.append("<div id=\"no-services\" class=\"notice\">The policy names no services.</div>\n");
+    } else {
+      Map<String, AdminViews.Endpoint> byAddress = new HashMap<>();
+      endpoints.endpoints().forEach(endpoint -> byAddress.put(endpoint.address(), endpoint));
+      for (AdminViews.Service service : services.services()) {
+        service(html, service, byAddress);
+      }
+    }
+    html.append("</main>\n");
+    footer(html);
+    return html.append("</body>\n</html>\n").toString();
+  }
+
+  /** Red for a build that does not match, amber for one not known or not trusted yet, grey for one gone. */
+  static String reasonClass(String reasonCode) {
+    return REASON_CLASSES.getOrDefault(reasonCode, "unknown");
+  }
+
+  private static void header(StringBuilder html, AdminViews.Services services, AdminViews.Policies policy,
+                             AdminViews.Clients clients) {
+    html.append("<header>\n<h1>protomatch</h1>\n<dl>\n");
+    fact(html, "policy-source", "Policy", "<code>" + escape(policy.source()) + "</code>");
+    html.append("<div><dt>Policy version</dt><dd id=\"policy-version\" data-version=\"").append(policy.version())
+        .append("\" title=\"sha256 ").append(escape(policy.sha256())).append("\">").append(policy.version())
+        .append(" <code>(loaded ").append(escape(policy.loadedAt())).append(")</code></dd></div>\n");
+    int connected = clients.clients().size();
+    html.append("<div><dt>xDS clients</dt><dd id=\"xds-clients\" data-count=\"").append(connected).append("\">")
+        .append(connected).append(" connected</dd></div>\n");
+    if (services != null) {
+      fact(html, "decided-at", "Decided", "<code>" + escape(services.decidedAt()) + "</code> (registry version "
+          + services.registryVersion() + ")");
+    }
+    html.append("</dl>\n</header>\n");
+  }
+
+  private static void fact(StringBuilder html, String id, String title, String valueHtml) {
+    html.append("<div><dt>").append(title).append("</dt><dd id=\"").append(id).append("\">").append(valueHtml)
+        .append("</dd></div>\n");
+  }
+
+  private static void service(StringBuilder html, AdminViews.Service service,
+                              Map<String, AdminViews.Endpoint> byAddress) {
+    String name = service.service();
+    html.append("<table class=\"service\" data-service=\"").append(escape(name)).append("\" data-cluster=\"")
+        .append(escape(service.cluster())).append("\" data-outcome=\"").append(escape(service.outcome()))
+        .append("\">\n<caption><span class=\"service-name\">").append(escape(name)).append("</span>")
+        .append("<span class=\"outcome outcome-").append(escape(service.outcome())).append("\">")
+        .append(escape(outcomeText(service.outcome()))).append("</span>\n<div class=\"facts\">")
+        .append("<span class=\"cluster\">cluster <code>").append(escape(service.cluster())).append("</code></span>")
+        .append("<span class=\"expected\">expects ").append(expectation(service.expected())).append("</span>");
+    if (service.expectedSurface() != null) {
+      html.append("<span class=\"expected-surface\">following build ").append(hash(service.expectedSurface().api()));
+      if (service.expectedSurface().methods() != null) {
+        html.append(" (").append(escape(String.join(", ", service.expectedSurface().methods()))).append(')');
+      }
+      html.append("</span>");
+    }
+    html.append("<span class=\"counts\">").append(service.included().size()).append(" included, ")
+        .append(service.excluded().size()).append(" excluded</span></div>\n</caption>\n")
+        .append("<colgroup><col style=\"width:15%\"><col style=\"width:20%\"><col style=\"width:22%\">")
+        .append("<col style=\"width:8%\"><col></colgroup>\n")
+        .append("<thead><tr><th>Endpoint</th><th>Build</th><th>Labels</th><th>Status</th><th>Reason</th></tr></thead>\n")
+        .append("<tbody>\n");
+    for (AdminViews.Included endpoint : service.included()) {
+      AdminViews.Endpoint known = byAddress.get(endpoint.address());
+      html.append("<tr class=\"endpoint included\" data-address=\"").append(escape(endpoint.address()))
+          .append("\" data-status=\"included\">");
+      cells(html, endpoint.address(), endpoint.api(), name, known);
+      html.append("<td class=\"status\">included</td><td class=\"reason\"></td></tr>\n");
+    }
+    for (AdminViews.Excluded endpoint : service.excluded()) {
+      AdminViews.Endpoint known = byAddress.get(endpoint.address());
+      String reasonClass = reasonClass(endpoint.reasonCode());
+      html.append("<tr class=\"endpoint excluded reason-").append(reasonClass).append("\" data-address=\"")
+          .append(escape(endpoint.address())).append("\" data-status=\"excluded\" data-reason-code=\"")
+          .append(escape(endpoint.reasonCode())).append("\" data-reason-class=\"").append(reasonClass).append("\">");
+      cells(html, endpoint.address(), endpoint.api(), name, known);
+      html.append("<td class=\"status\">excluded</td><td class=\"reason\"><span class=\"reason-text\">")
+          .append(escape(endpoint.reason())).append("</span>");
+      List<String> routed = routedMethods(service, endpoint.address());
+      if (!routed.isEmpty()) {
+        html.append("<span class=\"routed\" data-routed-methods=\"").append(escape(String.join(",", routed)))
+            .append("\">still takes calls to ").append(escape(String.join(", ", routed))).append("</span>");
+      }
+      html.append("</td></tr>\n");
+    }
+    if (service.included().isEmpty() && service.excluded().isEmpty()) {
+      html.append("<tr class=\"empty\"><td colspan=\"5\">No endpoint claims this service.</td></tr>\n");
+    }
+    html.append("</tbody>\n</table>\n");
+  }
+
+  private static void cells(StringBuilder html, String address, String api, String service,
+                            AdminViews.Endpoint known) {
+    html.append("<td class=\"address\"><code>").append(escape(address)).append("</code></td><td class=\"build\">");
+    html.append(api == null ? "<span class=\"api unknown\">unknown build</span>" : hash(api));
+    List<String> methods = methods(known, service);
+    if (methods != null) {
+      html.append("<span class=\"methods\">").append(escape(String.join(", ", methods))).append("</span>");
+    }
+    html.append("</td><td class=\"labels\">");
+    if (known != null) {
+      if (known.locality() != null) {
+        html.append("<span class=\"label locality\">").append(escape(known.locality())).append("</span>");
+      }
+      known.labels().forEach((key, value) -> html.append("<span class=\"label\" data-label=\"").append(escape(key))
+          .append("\">").append(escape(key)).append('=').append(escape(value)).append("</span>"));
+    }
+    html.append("</td>");
+  }
+
+  /** The methods the endpoint's build has for the service (probed, else advertised), when known. */
+  private static List<String> methods(AdminViews.Endpoint endpoint, String service) {
+    if (endpoint == null) {
+      return null;
+    }
+    return endpoint.services().stream().filter(build -> service.equals(build.service()))
+        .map(AdminViews.ServiceBuild::methods).filter(m -> m != null).findFirst().orElse(null);
+  }
+
+  /** Methods an excluded endpoint still serves: builds lacking other methods keep the ones they share. */
+  private static List<String> routedMethods(AdminViews.Service service, String address) {
+    Set<String> routed = new TreeSet<>();
+    if (service.methods() != null) {
+      service.methods().forEach((method, addresses) -> {
+        if (addresses.contains(address)) {
+          routed.add(method);
+        }
+      });
+    }
+    return List.copyOf(routed);
+  }
+
+  private static String expectation(AdminViews.Expectation expected) {
+    if (expected == null) {
+      return "?";
+    }
+    return switch (expected.kind()) {
+      case "methods" -> "methods <code>[" + escape(String.join(", ", expected.methods())) + "]</code>";
+      case "newest" -> "the newest build";
+      default -> escape(expected.kind()) + " " + hash(expected.hash());
+    };
+  }
+
+  private static String outcomeText(String outcome) {
+    return switch (outcome) {
+      case "qualified" -> "qualified";
+      case "none_qualified_fail_closed" -> "none qualified: fail closed (UNAVAILABLE)";
+      case "none_qualified_fail_open" -> "none qualified: fail open (unfiltered)";
+      default -> outcome.toLowerCase(Locale.ROOT).replace('_', ' ');
+    };
+  }
+
+  /** {@code sha256:} and the first hex digits, the whole hash in the tooltip. */
+  private static String hash(String value) {
+    if (value == null) {
+      return "<span class=\"api unknown\">unknown</span>";
+    }
+    String shown = value.startsWith("sha256:") && value.length() > "sha256:".length() + HASH_DIGITS
+        ? value.substring(0, "sha256:".length() + HASH_DIGITS) + "\u2026" : value;
+    return "<code class=\"api\" title=\"" + escape(value) + "\">" + escape(shown) + "</code>";
+  }
+
+  private static void footer(StringBuilder html) {
+    html.append("<footer id=\"legend\"><p>")
+        .append("<span class=\"swatch\" style=\"background:#e6f4ea\">included</span>")
+        .append("<span class=\"swatch\" style=\"background:#fce8e6\">excluded: build does not match</span>")
+        .append("<span class=\"swatch\" style=\"background:#fef7e0\">excluded: build unknown or untrusted</span>")
+        .append("<span class=\"swatch\" style=\"background:#f1f3f4\">excluded: lease expired or probe failed</span>")
+        .append("</p><p>Refreshes every ").append(REFRESH_SECONDS).append(" s. JSON: ")
+        .append("<a href=\"/v1/services\">/v1/services</a> <a href=\"/v1/endpoints\">/v1/endpoints</a> ")
+        .append("<a href=\"/v1/clients\">/v1/clients</a> <a href=\"/v1/policies\">/v1/policies</a></p></footer>\n");
+  }
+
+  /** HTML-escapes text for element content and double- or single-quoted attribute values. */
+  static String escape(String text) {
+    if (text == null) {
+      return "";
+    }
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      String replacement = switch (c) {
+        case '&' -> "&amp;";
+        case '<' -> "&lt;";
+        case '>' -> "&gt;";
+        case '"' -> "&quot;";
+        case '\'' -> "&#39;";
+        default -> null;
+      };
+      if (replacement != null && out == null) {
+        out = new StringBuilder(text.length() + 16).append(text, 0, i);
+      }
+      if (out != null) {
+        if (replacement != null) {
+          out.append(replacement);
+        } else {
+          out.append(c);
+        }
+      }
+    }
+    return out == null ? text : out.toString();
+  }
+}

@@ -1,0 +1,100 @@
+package dev.protomatch.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** The status page from plain view records: rows, colour classes, and escaping of everything from outside. */
+class StatusPageTest {
+  private static final String V2_API = "sha256:" + "2".repeat(64);
+  private static final String V1_API = "sha256:" + "1".repeat(64);
+
+  private static final AdminViews.Policies POLICY = new AdminViews.Policies("/etc/protomatch/policies.yaml", 7,
+      "2026-11-25T03:00:00Z", "ab".repeat(32), List.of(), null);
+
+  @Test
+  void includedAndExcludedEndpointsAreRowsWithTheirClassesAndTheReasonIsEscaped() {
+    AdminViews.Service greeter = new AdminViews.Service("demo.Greeter", "demo-greeter",
+        new AdminViews.Expectation("methods", List.of("SayHello", "SayHelloAgain"), null),
+        new AdminViews.ExpectedSurface(V2_API, "sha256:" + "3".repeat(64), List.of("SayHello", "SayHelloAgain")),
+        "qualified",
+        List.of(new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
+        List.of(new AdminViews.Excluded("127.0.0.1:50051", "missing_methods",
+            "missing methods [<script>alert('x')</script>] & \"more\"", V1_API)),
+        Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
+    AdminViews.Endpoints endpoints = new AdminViews.Endpoints(4, List.of(
+        endpoint("127.0.0.1:50051", V1_API, List.of("SayHello"), Map.of("instance", "<b>old</b>")),
+        endpoint("127.0.0.1:50052", V2_API, List.of("SayHello", "SayHelloAgain"), Map.of("instance", "new-v2"))));
+
+    String html = StatusPage.render(new AdminViews.Services("2026-11-25T03:00:01Z", 4, List.of(greeter)), endpoints,
+        POLICY, new AdminViews.Clients(List.of(client(1), client(2))));
+
+    assertThat(html).startsWith("<!DOCTYPE html>")
+        .contains("<meta http-equiv=\"refresh\" content=\"5\">")
+        .contains("<table class=\"service\" data-service=\"demo.Greeter\" data-cluster=\"demo-greeter\""
+            + " data-outcome=\"qualified\">")
+        .contains("<tr class=\"endpoint included\" data-address=\"127.0.0.1:50052\" data-status=\"included\">")
+        .contains("<tr class=\"endpoint excluded reason-mismatch\" data-address=\"127.0.0.1:50051\""
+            + " data-status=\"excluded\" data-reason-code=\"missing_methods\" data-reason-class=\"mismatch\">")
+        .contains("<span class=\"reason-text\">missing methods [&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;]"
+            + " &amp; &quot;more&quot;</span>")
+        .doesNotContain("<script")
+        .doesNotContain("<b>old</b>")
+        .contains("instance=&lt;b&gt;old&lt;/b&gt;")
+        // the build: abbreviated api hash (whole hash in the tooltip) and the method list
+        .contains("<code class=\"api\" title=\"" + V2_API + "\">sha256:222222222222\u2026</code>"
+            + "<span class=\"methods\">SayHello, SayHelloAgain</span>")
+        .contains("still takes calls to SayHello")
+        .contains("<dd id=\"policy-source\"><code>/etc/protomatch/policies.yaml</code></dd>")
+        .contains("<dd id=\"policy-version\" data-version=\"7\"")
+        .contains("<dd id=\"xds-clients\" data-count=\"2\">2 connected</dd>");
+  }
+
+  @Test
+  void reasonsAreColouredByClass() {
+    assertThat(StatusPage.reasonClass("hash_mismatch")).isEqualTo("mismatch");
+    assertThat(StatusPage.reasonClass("incompatible_methods")).isEqualTo("mismatch");
+    assertThat(StatusPage.reasonClass("awaiting_probe")).isEqualTo("unknown");
+    assertThat(StatusPage.reasonClass("unknown_surface")).isEqualTo("unknown");
+    assertThat(StatusPage.reasonClass("lease_expired")).isEqualTo("gone");
+    assertThat(StatusPage.reasonClass("probe_failed")).isEqualTo("gone");
+    assertThat(StatusPage.reasonClass("some_future_reason")).isEqualTo("unknown");
+  }
+
+  @Test
+  void beforeTheFirstDecisionThePageSaysSoAndStillNamesThePolicy() {
+    String html = StatusPage.render(null, new AdminViews.Endpoints(0, List.of()),
+        new AdminViews.Policies("<built-in>", 0, "2026-11-25T03:00:00Z", "e3b0", List.of(),
+            new AdminViews.Reload("2026-11-25T03:00:02Z", false, List.of("policies.yaml:3:5: unknown key '<x>'"))),
+        new AdminViews.Clients(List.of()));
+
+    assertThat(html).contains("id=\"no-decision\"")
+        .contains("<code>&lt;built-in&gt;</code>")
+        .contains("unknown key &#39;&lt;x&gt;&#39;")
+        .contains("data-count=\"0\"")
+        .doesNotContain("<table");
+  }
+
+  @Test
+  void escapeCoversTextAndBothAttributeQuotes() {
+    assertThat(StatusPage.escape("a<b>&\"c\"'d'")).isEqualTo("a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39;");
+    assertThat(StatusPage.escape("plain")).isEqualTo("plain");
+    assertThat(StatusPage.escape(null)).isEmpty();
+  }
+
+  private static AdminViews.Endpoint endpoint(String address, String api, List<String> methods,
+                                              Map<String, String> labels) {
+    return new AdminViews.Endpoint(address, "registered", "greeter", "2026-11-25T03:00:00Z",
+        new AdminViews.Lease(3, "2026-11-25T03:00:03Z", false), null, new TreeMap<>(labels), 1,
+        List.of(new AdminViews.ServiceBuild("demo.Greeter", api, null, api, null, methods)),
+        new AdminViews.Probe("ok", "2026-11-25T03:00:00Z", "v1", null, null, 0));
+  }
+
+  private static AdminViews.Client client(long streamId) {
+    return new AdminViews.Client(streamId, "node-" + streamId, "c", "grpc-java", "sotw", "2026-11-25T03:00:00Z",
+        Map.of());
+  }
+}
