@@ -23,6 +23,7 @@ public final class PolicyStore {
 
   private final Clock clock;
   private final List<Consumer<AppliedPolicy>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<ReloadOutcome>> outcomeListeners = new CopyOnWriteArrayList<>();
   private final Object changeLock = new Object();
   private volatile AppliedPolicy current;
   private volatile ReloadOutcome lastOutcome;
@@ -52,6 +53,14 @@ public final class PolicyStore {
   }
 
   /**
+   * Calls {@code listener} with the outcome of every attempt to change the policy from now on, accepted
+   * (with or without a new version) or refused, after the policy listeners, on the thread that made it.
+   */
+  public void addOutcomeListener(Consumer<ReloadOutcome> listener) {
+    outcomeListeners.add(listener);
+  }
+
+  /**
    * Puts {@code document} in force as the next version and tells the listeners, unless it is the same
    * source with the same content as the policy in force, which changes nothing. Either way the outcome
    * is accepted.
@@ -62,6 +71,7 @@ public final class PolicyStore {
       ReloadOutcome outcome = new ReloadOutcome(clock.instant(), true, List.of());
       lastOutcome = outcome;
       if (previous.source().equals(source) && previous.sha256().equals(sha256)) {
+        tell(outcome);
         return outcome;
       }
       AppliedPolicy next = new AppliedPolicy(document, source, previous.version() + 1, outcome.at(), sha256);
@@ -73,6 +83,7 @@ public final class PolicyStore {
           log.error("policy listener failed on version {}", next.version(), e);
         }
       }
+      tell(outcome);
       return outcome;
     }
   }
@@ -82,7 +93,18 @@ public final class PolicyStore {
     synchronized (changeLock) {
       ReloadOutcome outcome = new ReloadOutcome(clock.instant(), false, errors);
       lastOutcome = outcome;
+      tell(outcome);
       return outcome;
+    }
+  }
+
+  private void tell(ReloadOutcome outcome) {
+    for (Consumer<ReloadOutcome> listener : outcomeListeners) {
+      try {
+        listener.accept(outcome);
+      } catch (RuntimeException e) {
+        log.error("policy outcome listener failed", e);
+      }
     }
   }
 }

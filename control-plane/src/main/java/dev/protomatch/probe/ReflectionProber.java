@@ -19,6 +19,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -26,6 +27,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,7 @@ public final class ReflectionProber implements AutoCloseable {
   private final ExecutorService pool;
   private final Set<EndpointAddress> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean scanQueued = new AtomicBoolean();
+  private final List<Consumer<ProbeCompleted>> listeners = new CopyOnWriteArrayList<>();
   private volatile ScheduledFuture<?> ticking;
 
   public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher,
@@ -65,6 +68,19 @@ public final class ReflectionProber implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
+  }
+
+  /**
+   * One finished probe.
+   *
+   * @param outcome {@link ProbeState.Probed} or {@link ProbeState.Failed} (with the failure's kind)
+   * @param duration wall time from starting the probe to having its answer checked
+   */
+  public record ProbeCompleted(EndpointAddress address, ProbeState outcome, Duration duration) {}
+
+  /** Called after each probe, on the probing thread, whether or not the registry kept the outcome. */
+  public void addListener(Consumer<ProbeCompleted> listener) {
+    listeners.add(listener);
   }
 
   /**
@@ -92,7 +108,12 @@ public final class ReflectionProber implements AutoCloseable {
       if (!endpoint.leaseExpired(now) && isDue(endpoint.probe(), now, probe) && inFlight.add(endpoint.address())) {
         started.add(CompletableFuture.runAsync(() -> {
           try {
-            registry.recordProbe(endpoint.address(), endpoint.generation(), probe(endpoint, probe.timeout()));
+            long startedAt = System.nanoTime();
+            ProbeState outcome = probe(endpoint, probe.timeout());
+            ProbeCompleted completed = new ProbeCompleted(endpoint.address(), outcome,
+                Duration.ofNanos(System.nanoTime() - startedAt));
+            registry.recordProbe(endpoint.address(), endpoint.generation(), outcome);
+            listeners.forEach(listener -> listener.accept(completed));
           } finally {
             inFlight.remove(endpoint.address());
           }

@@ -19,7 +19,10 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,11 +38,22 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final EndpointRegistry registry;
   private final Supplier<Settings> settings;
   private final RegistrationValidator validator;
+  private final List<Consumer<Call>> listeners = new CopyOnWriteArrayList<>();
+
+  /** What a call asked for and whether it was granted; a refused call changed nothing. */
+  public record Call(Kind kind, boolean accepted) {
+    public enum Kind { REGISTER, KEEP_ALIVE, DEREGISTER }
+  }
 
   public RegistrationService(EndpointRegistry registry, Supplier<Settings> settings, DescriptorHasher hasher) {
     this.registry = registry;
     this.settings = settings;
     this.validator = new RegistrationValidator(hasher);
+  }
+
+  /** Called after each call that reached the service (calls without a valid token do not), on its thread. */
+  public void addListener(Consumer<Call> listener) {
+    listeners.add(listener);
   }
 
   @Override
@@ -64,9 +78,11 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
           .setExpiresAt(timestamp(lease))
           .build());
       response.onCompleted();
+      tell(Call.Kind.REGISTER, true);
     } catch (StatusException e) {
       log.warn("refused registration from {}: {}", client, e.getStatus().getDescription());
       response.onError(e);
+      tell(Call.Kind.REGISTER, false);
     }
   }
 
@@ -76,6 +92,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     if (lease.isEmpty()) {
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired; register again").asException());
+      tell(Call.Kind.KEEP_ALIVE, false);
       return;
     }
     response.onNext(KeepAliveResponse.newBuilder()
@@ -83,6 +100,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         .setExpiresAt(timestamp(lease.get()))
         .build());
     response.onCompleted();
+    tell(Call.Kind.KEEP_ALIVE, true);
   }
 
   @Override
@@ -90,10 +108,17 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     if (!registry.deregister(request.getLeaseId())) {
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired").asException());
+      tell(Call.Kind.DEREGISTER, false);
       return;
     }
     response.onNext(DeregisterResponse.getDefaultInstance());
     response.onCompleted();
+    tell(Call.Kind.DEREGISTER, true);
+  }
+
+  private void tell(Call.Kind kind, boolean accepted) {
+    Call call = new Call(kind, accepted);
+    listeners.forEach(listener -> listener.accept(call));
   }
 
   private static Duration ttl(RegisterRequest request, Settings.Lease lease) {

@@ -2,9 +2,11 @@ package dev.protomatch.registry;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,11 +20,17 @@ public final class LeaseSweeper implements AutoCloseable {
 
   private final EndpointRegistry registry;
   private final Duration retention;
+  private final List<Consumer<EndpointState>> listeners = new CopyOnWriteArrayList<>();
   private volatile ScheduledFuture<?> task;
 
   public LeaseSweeper(EndpointRegistry registry, Duration retention) {
     this.registry = registry;
     this.retention = retention;
+  }
+
+  /** Called with each endpoint forgotten because its lease lapsed, on the sweeping thread. */
+  public void addListener(Consumer<EndpointState> onForgotten) {
+    listeners.add(onForgotten);
   }
 
   /** Removes what is due now; returns what it removed. */
@@ -31,6 +39,7 @@ public final class LeaseSweeper implements AutoCloseable {
     for (EndpointState endpoint : removed) {
       log.info("forgot {} ({}): lease expired at {} and was not renewed", endpoint.address(),
           String.join(", ", endpoint.advertised().keySet()), endpoint.lease().map(Lease::expiresAt).orElse(null));
+      listeners.forEach(listener -> listener.accept(endpoint));
     }
     return removed;
   }

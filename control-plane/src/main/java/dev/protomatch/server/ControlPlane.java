@@ -3,6 +3,8 @@ package dev.protomatch.server;
 import dev.protomatch.admin.AdminApi;
 import dev.protomatch.admin.AdminServer;
 import dev.protomatch.admin.DecisionChangeLog;
+import dev.protomatch.admin.MetricsHandler;
+import dev.protomatch.admin.ProtomatchMetrics;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.AppliedPolicy;
 import dev.protomatch.policy.PolicyDocument;
@@ -76,6 +78,7 @@ public final class ControlPlane implements AutoCloseable {
   private final XdsServer xds;
   private final Server registration;
   private final AdminServer admin;
+  private final ProtomatchMetrics metrics;
   private volatile boolean ready;
 
   private ControlPlane(Builder b) {
@@ -92,6 +95,7 @@ public final class ControlPlane implements AutoCloseable {
     this.xds = b.xds;
     this.registration = b.registration;
     this.admin = b.admin;
+    this.metrics = b.metrics;
   }
 
   /** Refused start: the policy file is invalid; nothing was started. */
@@ -123,6 +127,7 @@ public final class ControlPlane implements AutoCloseable {
     XdsServer xds;
     Server registration;
     AdminServer admin;
+    ProtomatchMetrics metrics;
   }
 
   public static ControlPlane start(ControlPlaneOptions options, Clock clock, Function<String, String> environment)
@@ -134,6 +139,9 @@ public final class ControlPlane implements AutoCloseable {
       return thread;
     });
     b.policies = new PolicyStore(clock);
+    b.clients = new XdsClientTracker(clock);
+    b.metrics = new ProtomatchMetrics(b.clients::clients);
+    b.policies.addOutcomeListener(b.metrics::policyReloaded); // before the first load, which counts too
     if (options.policyFile().isPresent()) {
       b.watcher = new PolicyFileWatcher(options.policyFile().get(), new PolicyParser(environment, java.nio.file.Files::isReadable),
           b.policies, b.scheduler, options.policyPollInterval());
@@ -158,12 +166,21 @@ public final class ControlPlane implements AutoCloseable {
     });
     b.prober = new ReflectionProber(b.registry, hasher, () -> b.policies.current().document().settings().probe(), clock);
     b.sweeper = new LeaseSweeper(b.registry, Duration.ofMinutes(1));
-    b.clients = new XdsClientTracker(clock);
+    // Metrics hear every event from here on; the domain classes only announce them.
+    b.updater.addListener(b.metrics::decided);
+    b.updater.addRecomputationListener(r -> b.metrics.recomputed(r.changed(), r.elapsed()));
+    b.publisher.addListener(b.clients::published);
+    b.publisher.addListener(b.metrics::published);
+    b.clients.addAckListener(b.metrics::acked);
+    b.clients.addNackListener(b.metrics::nacked);
+    b.prober.addListener(b.metrics::probed);
+    b.sweeper.addListener(b.metrics::leaseExpired);
 
     ServerCredentials credentials = credentials(options);
     b.xds = XdsServer.start(new InetSocketAddress(options.bindHost(), options.xdsPort()), credentials, cache, b.clients);
     RegistrationService registrationService = new RegistrationService(b.registry,
         () -> b.policies.current().document().settings(), hasher);
+    registrationService.addListener(b.metrics::registrationCall);
     b.registration = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), options.registrationPort()),
             credentials)
         .maxInboundMessageSize(b.policies.current().document().settings().limits().maxMessageBytes())
@@ -180,6 +197,7 @@ public final class ControlPlane implements AutoCloseable {
     }
     new AdminApi(b.updater::current, b.registry, b.clients, b.policies, Optional.ofNullable(b.watcher),
         Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock).install(b.admin);
+    new MetricsHandler(b.metrics.registry()).install(b.admin);
     b.updater.addListener(new DecisionChangeLog(b.registry::state));
     ControlPlane controlPlane = new ControlPlane(b);
     self[0] = controlPlane;
@@ -289,6 +307,11 @@ public final class ControlPlane implements AutoCloseable {
 
   public AdminServer admin() {
     return admin;
+  }
+
+  /** This control plane's metrics (its own registry), as {@code GET /metrics} shows them. */
+  public ProtomatchMetrics metrics() {
+    return metrics;
   }
 
   public PolicyFileWatcher policyWatcher() {

@@ -36,6 +36,7 @@ public final class RoutingUpdater implements AutoCloseable {
   private final Duration debounce;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final List<Consumer<RoutingDecision>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<Recomputation>> recomputationListeners = new CopyOnWriteArrayList<>();
   private volatile RoutingDecision current;
   private volatile ScheduledFuture<?> ticking;
 
@@ -48,8 +49,22 @@ public final class RoutingUpdater implements AutoCloseable {
     this.debounce = debounce;
   }
 
+  /**
+   * One recomputation of the decision.
+   *
+   * @param changed whether the decision differed from the last one and was handed on to the listeners
+   * @param elapsed wall time to compute the decision and, when it changed, for every listener to take it
+   *     (the snapshot publisher builds and publishes the xDS resources then)
+   */
+  public record Recomputation(boolean changed, Duration elapsed) {}
+
   public void addListener(Consumer<RoutingDecision> listener) {
     listeners.add(listener);
+  }
+
+  /** Called after every recomputation, changed or not, on the recomputing thread. */
+  public void addRecomputationListener(Consumer<Recomputation> listener) {
+    recomputationListeners.add(listener);
   }
 
   /** Adds a listener and hands it the decision in force, atomically with respect to updates. */
@@ -72,11 +87,17 @@ public final class RoutingUpdater implements AutoCloseable {
 
   /** Recomputes now; returns the decision in force afterwards. */
   public synchronized RoutingDecision updateNow() {
+    long started = System.nanoTime();
     RoutingDecision next = RoutingDecider.decide(policies.get(), registry.state(), clock.instant());
     RoutingDecision previous = current;
-    if (previous == null || !previous.services().equals(next.services())) {
+    boolean changed = previous == null || !previous.services().equals(next.services());
+    if (changed) {
       current = next;
       listeners.forEach(listener -> listener.accept(next));
+    }
+    if (!recomputationListeners.isEmpty()) {
+      Recomputation recomputation = new Recomputation(changed, Duration.ofNanos(System.nanoTime() - started));
+      recomputationListeners.forEach(listener -> listener.accept(recomputation));
     }
     return current;
   }

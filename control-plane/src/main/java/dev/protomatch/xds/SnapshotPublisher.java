@@ -21,9 +21,24 @@ import org.slf4j.LoggerFactory;
 public final class SnapshotPublisher {
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
 
-  /** What one publication changed, for metrics and logs. */
+  /**
+   * What one publication changed, for metrics and logs.
+   *
+   * @param changed the new version of each type this publication changed (the others kept theirs)
+   */
   public record Publication(NodeKind kind, long clustersVersion, long endpointsVersion, long listenersVersion,
-                            long routesVersion, List<String> changedTypes) {}
+                            long routesVersion, Map<XdsType, Long> changed) {
+    public Publication {
+      Map<XdsType, Long> copy = new EnumMap<>(XdsType.class);
+      copy.putAll(changed);
+      changed = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** The changes as {@code "EDS v2"}, in CDS, EDS, LDS, RDS order. */
+    public List<String> changedTypes() {
+      return changed.entrySet().stream().map(e -> e.getKey() + " v" + e.getValue()).toList();
+    }
+  }
 
   private final SimpleCache<String> cache;
   private final SnapshotBuilder builder;
@@ -49,15 +64,15 @@ public final class SnapshotPublisher {
       if (previous != null && previous.resources().equals(next)) {
         continue;
       }
-      List<String> changed = new java.util.ArrayList<>();
+      Map<XdsType, Long> changed = new EnumMap<>(XdsType.class);
       long clusters = bump(previous == null ? 0 : previous.clusters(),
-          previous == null || !previous.resources().clusters().equals(next.clusters()), "CDS", changed);
+          previous == null || !previous.resources().clusters().equals(next.clusters()), XdsType.CDS, changed);
       long endpoints = bump(previous == null ? 0 : previous.endpoints(),
-          previous == null || !previous.resources().endpoints().equals(next.endpoints()), "EDS", changed);
+          previous == null || !previous.resources().endpoints().equals(next.endpoints()), XdsType.EDS, changed);
       long listenerVersion = bump(previous == null ? 0 : previous.listeners(),
-          previous == null || !previous.resources().listeners().equals(next.listeners()), "LDS", changed);
+          previous == null || !previous.resources().listeners().equals(next.listeners()), XdsType.LDS, changed);
       long routes = bump(previous == null ? 0 : previous.routes(),
-          previous == null || !previous.resources().routes().equals(next.routes()), "RDS", changed);
+          previous == null || !previous.resources().routes().equals(next.routes()), XdsType.RDS, changed);
       cache.setSnapshot(kind.group(), Snapshot.create(
           next.clusters(), Long.toString(clusters),
           next.endpoints(), Long.toString(endpoints),
@@ -65,17 +80,17 @@ public final class SnapshotPublisher {
           next.routes(), Long.toString(routes),
           List.of(), "0"));
       published.put(kind, new Published(next, clusters, endpoints, listenerVersion, routes));
-      Publication publication = new Publication(kind, clusters, endpoints, listenerVersion, routes, List.copyOf(changed));
-      log.debug("published {} snapshot: {}", kind.group(), changed);
+      Publication publication = new Publication(kind, clusters, endpoints, listenerVersion, routes, changed);
+      log.debug("published {} snapshot: {}", kind.group(), publication.changedTypes());
       listeners.forEach(l -> l.accept(publication));
     }
   }
 
-  private static long bump(long version, boolean changed, String type, List<String> changedTypes) {
+  private static long bump(long version, boolean changed, XdsType type, Map<XdsType, Long> changedTypes) {
     if (!changed) {
       return version;
     }
-    changedTypes.add(type + " v" + (version + 1));
+    changedTypes.put(type, version + 1);
     return version + 1;
   }
 }

@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -24,13 +25,36 @@ import org.slf4j.LoggerFactory;
  * Follows every xDS stream through java-control-plane's callbacks: who the client is, what it was sent,
  * what it acknowledged, and what it rejected. A NACK is logged once, with the client's own error text, and
  * changes nothing for other clients (each stream has its own watches).
+ *
+ * <p>Told of each {@linkplain #published publication}, it also knows how long a client took to accept a
+ * version: from the moment the version was both published and asked for on the stream (a client that
+ * connects later is not charged for the time before it asked) to the ACK.
  */
 public final class XdsClientTracker implements DiscoveryServerCallbacks {
   private static final Logger log = LoggerFactory.getLogger(XdsClientTracker.class);
 
   private final Clock clock;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
-  private final List<Consumer<XdsClientStatus.Nack>> nackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Consumer<NackEvent>> nackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Consumer<AckEvent>> ackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** When each recent version was published, by node group and type URL; older versions are forgotten. */
+  private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
+  private static final int VERSIONS_REMEMBERED = 32;
+
+  /**
+   * A client accepted a version of a type that it had not accepted before on this stream.
+   *
+   * @param latency from the moment the version was both published and asked for on this stream to the ACK;
+   *     empty when neither the publication nor the response carrying the version is known
+   */
+  public record AckEvent(String nodeId, NodeKind kind, String typeUrl, String version, Optional<Duration> latency) {}
+
+  /** A client rejected a version of a type. */
+  public record NackEvent(String nodeId, NodeKind kind, String typeUrl, XdsClientStatus.Nack nack) {}
+
+  private record PublishedType(String group, String typeUrl) {}
+
+  private record Sent(String version, Instant at) {}
 
   public XdsClientTracker(Clock clock) {
     this.clock = clock;
@@ -45,14 +69,21 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     final Map<String, String> acked = new HashMap<>();
     final Map<String, XdsClientStatus.Nack> nacks = new HashMap<>();
     /** Versions sent, by response nonce: a NACK names the nonce it rejects, not the version. */
-    final Map<String, String> versionByNonce = new HashMap<>();
+    final Map<String, Sent> sentByNonce = new HashMap<>();
+    /** When the client first asked for each type on this stream. */
+    final Map<String, Instant> firstRequested = new HashMap<>();
 
-    void sent(String typeUrl, String nonce, String version) {
+    void sent(String typeUrl, String nonce, String version, Instant at) {
       this.sent.put(typeUrl, version);
-      if (versionByNonce.size() >= 64) {
-        versionByNonce.clear(); // nonces are answered promptly; old ones are never referred to again
+      if (sentByNonce.size() >= 64) {
+        sentByNonce.clear(); // nonces are answered promptly; old ones are never referred to again
       }
-      versionByNonce.put(nonce, version);
+      sentByNonce.put(nonce, new Sent(version, at));
+    }
+
+    String versionSentWith(String nonce) {
+      Sent sent = sentByNonce.get(nonce);
+      return sent == null ? "" : sent.version();
     }
 
     Stream(long id, Instant openedAt) {
@@ -73,8 +104,31 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     }
   }
 
-  public void addNackListener(Consumer<XdsClientStatus.Nack> listener) {
+  /** Called with each NACK, on the stream's thread. */
+  public void addNackListener(Consumer<NackEvent> listener) {
     nackListeners.add(listener);
+  }
+
+  /** Called with each ACK of a version new to its stream, on the stream's thread. */
+  public void addAckListener(Consumer<AckEvent> listener) {
+    ackListeners.add(listener);
+  }
+
+  /** Records when the publication's new versions were published, for ACK latencies. */
+  public void published(SnapshotPublisher.Publication publication) {
+    Instant now = clock.instant();
+    publication.changed().forEach((type, version) -> {
+      Map<String, Instant> versions = publishedAt.computeIfAbsent(
+          new PublishedType(publication.kind().group(), type.typeUrl()), key -> new java.util.LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Instant> eldest) {
+              return size() > VERSIONS_REMEMBERED;
+            }
+          });
+      synchronized (versions) {
+        versions.put(Long.toString(version), now);
+      }
+    });
   }
 
   /** Every open stream, oldest first. */
@@ -105,12 +159,14 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     Stream stream = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant()));
     synchronized (stream) {
       remember(stream, request.hasNode() ? request.getNode() : null);
+      Instant now = clock.instant();
+      stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
       if (request.hasErrorDetail()) {
         // version_info is the last version the client accepted; the rejected one is what the nonce answered.
-        nack(stream, request.getTypeUrl(), stream.versionByNonce.getOrDefault(request.getResponseNonce(), ""),
+        nack(stream, request.getTypeUrl(), stream.versionSentWith(request.getResponseNonce()),
             request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        stream.acked.put(request.getTypeUrl(), request.getVersionInfo());
+        ack(stream, request.getTypeUrl(), request.getVersionInfo(), request.getResponseNonce(), now);
       }
     }
   }
@@ -121,11 +177,13 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     synchronized (stream) {
       stream.protocol = "delta";
       remember(stream, request.hasNode() ? request.getNode() : null);
-      String version = stream.versionByNonce.getOrDefault(request.getResponseNonce(), "");
+      Instant now = clock.instant();
+      stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
+      String version = stream.versionSentWith(request.getResponseNonce());
       if (request.hasErrorDetail()) {
         nack(stream, request.getTypeUrl(), version, request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        stream.acked.put(request.getTypeUrl(), version);
+        ack(stream, request.getTypeUrl(), version, request.getResponseNonce(), now);
       }
     }
   }
@@ -135,7 +193,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo());
+        stream.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo(), clock.instant());
       }
     }
   }
@@ -145,7 +203,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent(response.getTypeUrl(), response.getNonce(), response.getSystemVersionInfo());
+        stream.sent(response.getTypeUrl(), response.getNonce(), response.getSystemVersionInfo(), clock.instant());
       }
     }
   }
@@ -161,6 +219,35 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     stream.nacks.put(typeUrl, nack);
     log.warn("NACK from node '{}' (cluster '{}', {}) for {} version '{}': {}", stream.node.getId(),
         stream.node.getCluster(), stream.node.getUserAgentName(), typeUrl, version, error.getMessage());
-    nackListeners.forEach(l -> l.accept(nack));
+    NackEvent event = new NackEvent(stream.node.getId(), NodeKind.of(stream.node), typeUrl, nack);
+    nackListeners.forEach(l -> l.accept(event));
+  }
+
+  private void ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
+    String previous = stream.acked.put(typeUrl, version);
+    if (version.isEmpty() || version.equals(previous)) {
+      return;
+    }
+    NodeKind kind = NodeKind.of(stream.node);
+    Optional<Instant> since = publishedAt(kind, typeUrl, version)
+        .or(() -> Optional.ofNullable(stream.sentByNonce.get(nonce))
+            .filter(sent -> sent.version().equals(version)).map(Sent::at));
+    Instant requested = stream.firstRequested.get(typeUrl);
+    Optional<Duration> latency = since
+        .map(published -> requested != null && requested.isAfter(published) ? requested : published)
+        .map(from -> Duration.between(from, at))
+        .map(d -> d.isNegative() ? Duration.ZERO : d);
+    AckEvent event = new AckEvent(stream.node.getId(), kind, typeUrl, version, latency);
+    ackListeners.forEach(l -> l.accept(event));
+  }
+
+  private Optional<Instant> publishedAt(NodeKind kind, String typeUrl, String version) {
+    Map<String, Instant> versions = publishedAt.get(new PublishedType(kind.group(), typeUrl));
+    if (versions == null) {
+      return Optional.empty();
+    }
+    synchronized (versions) {
+      return Optional.ofNullable(versions.get(version));
+    }
   }
 }

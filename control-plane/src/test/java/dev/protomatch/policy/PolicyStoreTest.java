@@ -87,4 +87,17 @@ class PolicyStoreTest {
     assertThat(versions).containsExactly(1L);
     assertThat(store.current().version()).isOne();
   }
+
+  @Test
+  void everyOutcomeIsAnnouncedAcceptedUnchangedOrRefused() {
+    List<ReloadOutcome> outcomes = new ArrayList<>();
+    store.addOutcomeListener(outcomes::add);
+
+    ReloadOutcome changed = store.apply(withGreeter, "p.yaml", "00aa");
+    ReloadOutcome unchanged = store.apply(withGreeter, "p.yaml", "00aa");
+    ReloadOutcome refused = store.refuse(List.of(new PolicyError("p.yaml", 1, 1, "bad")));
+
+    assertThat(outcomes).containsExactly(changed, unchanged, refused);
+    assertThat(outcomes).extracting(ReloadOutcome::accepted).containsExactly(true, true, false);
+  }
 }

@@ -173,6 +173,24 @@ class ReflectionProberTest {
   }
 
   @Test
+  void eachProbeIsAnnouncedWithItsOutcome() throws Exception {
+    List<ReflectionProber.ProbeCompleted> completed = new java.util.concurrent.CopyOnWriteArrayList<>();
+    prober.addListener(completed::add);
+    registerHashOnly(greeterV2, Fingerprints.greeterV2());
+    registerHashOnly(greeterV2WithoutReflection, Fingerprints.greeterV2());
+
+    prober.probeDue().get(30, TimeUnit.SECONDS);
+
+    assertThat(completed).hasSize(2).allSatisfy(probe -> assertThat(probe.duration()).isPositive());
+    assertThat(completed).filteredOn(probe -> probe.address().equals(address(greeterV2))).singleElement()
+        .extracting(ReflectionProber.ProbeCompleted::outcome).isInstanceOf(ProbeState.Probed.class);
+    assertThat(completed).filteredOn(probe -> probe.address().equals(address(greeterV2WithoutReflection)))
+        .singleElement().extracting(ReflectionProber.ProbeCompleted::outcome)
+        .isInstanceOfSatisfying(ProbeState.Failed.class, failed ->
+            assertThat(failed.kind()).isEqualTo(ReflectionException.Kind.NOT_SUPPORTED));
+  }
+
+  @Test
   void garbageReflectionAnswerIsProbeFailure() throws Exception {
     registerHashOnly(garbage, Fingerprints.greeterV2());
 

@@ -32,6 +32,7 @@ import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -49,12 +50,14 @@ class RegistrationServiceTest {
   private final InMemoryEndpointRegistry registry = new InMemoryEndpointRegistry(clock);
   private final AtomicReference<Settings> settings = new AtomicReference<>(withLimits(
       new Settings.Auth(Optional.empty(), Optional.of("TEST_TOKEN"), false), new Settings.Limits(MAX_MESSAGE_BYTES, 3, 2)));
+  private final List<RegistrationService.Call> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
   private Server server;
   private ManagedChannel channel;
 
   @BeforeEach
   void start() throws IOException {
     RegistrationService service = new RegistrationService(registry, settings::get, new DescriptorHasher());
+    service.addListener(calls::add);
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .maxInboundMessageSize(MAX_MESSAGE_BYTES)
         .addService(ServerInterceptors.intercept(service,
@@ -78,6 +81,32 @@ class RegistrationServiceTest {
     assertThat(Timestamps.toMillis(response.getExpiresAt())).isEqualTo(clock.instant().plusSeconds(30).toEpochMilli());
     assertThat(registry.state().endpoints().get(new EndpointAddress("127.0.0.1", 50051)).advertised()
         .get("demo.Greeter").fingerprint()).contains(Fingerprints.greeterV2());
+  }
+
+  @Test
+  void everyCallIsAnnouncedWithItsOutcome() {
+    RegisterResponse lease = stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    assertThatThrownBy(() -> stub(TOKEN).register(request(0, greeterV2WithDescriptors())));
+    stub(TOKEN).keepAlive(KeepAliveRequest.newBuilder().setLeaseId(lease.getLeaseId()).build());
+    assertThatThrownBy(() -> stub(TOKEN).keepAlive(KeepAliveRequest.newBuilder().setLeaseId("unknown").build()));
+    stub(TOKEN).deregister(DeregisterRequest.newBuilder().setLeaseId(lease.getLeaseId()).build());
+    assertThatThrownBy(() ->
+        stub(TOKEN).deregister(DeregisterRequest.newBuilder().setLeaseId(lease.getLeaseId()).build()));
+
+    assertThat(calls).containsExactly(
+        new RegistrationService.Call(RegistrationService.Call.Kind.REGISTER, true),
+        new RegistrationService.Call(RegistrationService.Call.Kind.REGISTER, false),
+        new RegistrationService.Call(RegistrationService.Call.Kind.KEEP_ALIVE, true),
+        new RegistrationService.Call(RegistrationService.Call.Kind.KEEP_ALIVE, false),
+        new RegistrationService.Call(RegistrationService.Call.Kind.DEREGISTER, true),
+        new RegistrationService.Call(RegistrationService.Call.Kind.DEREGISTER, false));
+  }
+
+  @Test
+  void callsRefusedForTheirTokenNeverReachTheService() {
+    assertThatThrownBy(() -> stub("guess").register(request(50051, greeterV2WithDescriptors())));
+
+    assertThat(calls).isEmpty();
   }
 
   @Test

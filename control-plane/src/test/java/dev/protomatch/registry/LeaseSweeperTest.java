@@ -43,6 +43,20 @@ class LeaseSweeperTest {
     assertThat(registry.state().endpoints()).isEmpty();
   }
 
+  @Test
+  void eachForgottenEndpointIsAnnounced() {
+    List<EndpointState> forgotten = new java.util.ArrayList<>();
+    sweeper.addListener(forgotten::add);
+    registry.register(new EndpointRegistration(KILLED, Locality.UNKNOWN, Map.of(), 1,
+        List.of(Advertisement.of(Fingerprints.greeterV2())), "agent"), TTL);
+
+    clock.advance(TTL.multipliedBy(2));
+    sweeper.sweep();
+    sweeper.sweep();
+
+    assertThat(forgotten).extracting(EndpointState::address).containsExactly(KILLED);
+  }
+
   private List<ExclusionReason> decideExclusions() {
     return RoutingDecider.decide(policies, registry.state(), clock.instant()).services().get("demo.Greeter")
         .excluded().stream().map(e -> e.reason()).toList();

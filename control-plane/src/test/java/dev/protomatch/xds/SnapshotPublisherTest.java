@@ -62,6 +62,7 @@ class SnapshotPublisherTest {
     assertThat(snapshot.version(Resources.ResourceType.CLUSTER)).isEqualTo("1");
     assertThat(snapshot.version(Resources.ResourceType.LISTENER)).isEqualTo("1");
     assertThat(publications.get(publications.size() - 1).changedTypes()).containsExactly("EDS v2");
+    assertThat(publications.get(publications.size() - 1).changed()).containsExactly(Map.entry(XdsType.EDS, 2L));
   }
 
   private static RoutingDecision decision(int port) {

@@ -1,0 +1,238 @@
+package dev.protomatch.admin;
+
+import dev.protomatch.decision.ExcludedEndpoint;
+import dev.protomatch.decision.RoutingDecision;
+import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.policy.ReloadOutcome;
+import dev.protomatch.probe.ReflectionException;
+import dev.protomatch.probe.ReflectionProber;
+import dev.protomatch.registration.RegistrationService;
+import dev.protomatch.registry.EndpointState;
+import dev.protomatch.registry.ProbeState;
+import dev.protomatch.xds.NodeKind;
+import dev.protomatch.xds.SnapshotPublisher;
+import dev.protomatch.xds.XdsClientStatus;
+import dev.protomatch.xds.XdsClientTracker;
+import dev.protomatch.xds.XdsType;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/**
+ * Every protomatch metric, in a registry of its own (not the process-wide default, so several control
+ * planes in one JVM, as in tests, keep theirs apart). The domain classes announce events through their
+ * listener hooks; {@code ControlPlane} wires those hooks to the methods here, which are the only place
+ * metrics are counted. The list of metrics and their labels is in {@code docs/metrics.md}.
+ *
+ * <p>Every label has a small, fixed set of values (services come from the policy file), so no client or
+ * endpoint can grow the number of series.
+ */
+public final class ProtomatchMetrics {
+  /** Label value for a resource type URL that is none of the four protomatch publishes. */
+  static final String OTHER_TYPE = "other";
+
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  /** Endpoint counts by (service, state, reason), replaced whole by each decision. */
+  private volatile Map<List<String>, Integer> endpoints = Map.of();
+
+  private final Counter snapshotBuilds;
+  private final Histogram snapshotBuildSeconds;
+  private final Counter pushes;
+  private final Histogram pushLatencySeconds;
+  private final Counter nacks;
+  private final Counter probes;
+  private final Histogram probeSeconds;
+  private final Counter registrations;
+  private final Counter keepAlives;
+  private final Counter deregistrations;
+  private final Counter leaseExpiries;
+  private final Counter policyReloads;
+
+  /**
+   * @param clients the open xDS streams, read at each scrape
+   */
+  public ProtomatchMetrics(Supplier<List<XdsClientStatus>> clients) {
+    GaugeWithCallback.builder()
+        .name("protomatch_endpoints")
+        .help("Endpoints claiming each service in the routing decision in force: included (taking traffic) or"
+            + " excluded, with the exclusion reason code (empty for included)")
+        .labelNames("service", "state", "reason")
+        .callback(callback -> endpoints.forEach((labels, count) -> callback.call(count, labels.toArray(String[]::new))))
+        .register(registry);
+    snapshotBuilds = Counter.builder()
+        .name("protomatch_snapshot_builds_total")
+        .help("Routing decisions that changed and were built into xDS snapshots and published")
+        .register(registry);
+    snapshotBuildSeconds = Histogram.builder()
+        .name("protomatch_snapshot_build_seconds")
+        .help("Time to compute a changed routing decision and build and publish its xDS snapshots")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+        .register(registry);
+    pushes = Counter.builder()
+        .name("protomatch_xds_pushes_total")
+        .help("New versions of a resource type published to a node group (envoy or proxyless)")
+        .labelNames("node_group", "type")
+        .register(registry);
+    pushLatencySeconds = Histogram.builder()
+        .name("protomatch_xds_push_latency_seconds")
+        .help("Time from a version being published (or asked for, if later) to a client ACKing it")
+        .unit(Unit.SECONDS)
+        .labelNames("type")
+        .classicOnly()
+        .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("protomatch_xds_connected_clients")
+        .help("Open xDS streams, by protocol (sotw: state of the world, delta: incremental)")
+        .labelNames("protocol")
+        .callback(callback -> {
+          Map<String, Integer> byProtocol = new TreeMap<>(Map.of("sotw", 0, "delta", 0));
+          clients.get().forEach(client -> byProtocol.merge(client.protocol(), 1, Integer::sum));
+          byProtocol.forEach((protocol, count) -> callback.call(count, protocol));
+        })
+        .register(registry);
+    nacks = Counter.builder()
+        .name("protomatch_xds_nacks_total")
+        .help("Versions rejected by a client (NACK), by resource type")
+        .labelNames("type")
+        .register(registry);
+    probes = Counter.builder()
+        .name("protomatch_probes_total")
+        .help("Reflection probes, by result: ok, or why the probe failed")
+        .labelNames("result")
+        .register(registry);
+    probeSeconds = Histogram.builder()
+        .name("protomatch_probe_duration_seconds")
+        .help("Time for one reflection probe, successful or not")
+        .unit(Unit.SECONDS)
+        .classicOnly()
+        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+        .register(registry);
+    registrations = outcomeCounter("protomatch_registrations_total",
+        "Register calls, accepted or refused (invalid request or over a limit)");
+    keepAlives = outcomeCounter("protomatch_keepalives_total",
+        "KeepAlive calls, accepted or refused (lease unknown or expired)");
+    deregistrations = outcomeCounter("protomatch_deregistrations_total",
+        "Deregister calls, accepted or refused (lease unknown or expired)");
+    leaseExpiries = Counter.builder()
+        .name("protomatch_lease_expiries_total")
+        .help("Registered endpoints forgotten because their lease lapsed without renewal")
+        .register(registry);
+    policyReloads = outcomeCounter("protomatch_policy_reloads_total",
+        "Attempts to load the policy file (at start, on change, on request), accepted or refused");
+
+    for (NodeKind kind : NodeKind.values()) {
+      for (XdsType type : XdsType.values()) {
+        pushes.initLabelValues(kind.group(), type.name());
+      }
+    }
+    for (XdsType type : XdsType.values()) {
+      nacks.initLabelValues(type.name());
+      pushLatencySeconds.initLabelValues(type.name());
+    }
+    probes.initLabelValues("ok");
+    for (ReflectionException.Kind kind : ReflectionException.Kind.values()) {
+      probes.initLabelValues(probeResult(kind));
+    }
+  }
+
+  private Counter outcomeCounter(String name, String help) {
+    Counter counter = Counter.builder().name(name).help(help).labelNames("outcome").register(registry);
+    counter.initLabelValues("accepted");
+    counter.initLabelValues("refused");
+    return counter;
+  }
+
+  /** The registry {@code /metrics} exposes. */
+  public PrometheusRegistry registry() {
+    return registry;
+  }
+
+  /** A decision was handed on: its endpoint counts replace the previous decision's. */
+  public void decided(RoutingDecision decision) {
+    Map<List<String>, Integer> counts = new TreeMap<>(ProtomatchMetrics::compareLabels);
+    for (ServiceDecision service : decision.services().values()) {
+      counts.put(List.of(service.service(), "included", ""), service.included().size());
+      for (ExcludedEndpoint excluded : service.excluded()) {
+        counts.merge(List.of(service.service(), "excluded", excluded.reason().code()), 1, Integer::sum);
+      }
+    }
+    endpoints = counts;
+  }
+
+  /** The routing decision was recomputed; only a changed one is built into snapshots. */
+  public void recomputed(boolean changed, Duration elapsed) {
+    if (changed) {
+      snapshotBuilds.inc();
+      snapshotBuildSeconds.observe(seconds(elapsed));
+    }
+  }
+
+  public void published(SnapshotPublisher.Publication publication) {
+    publication.changed().keySet().forEach(type -> pushes.labelValues(publication.kind().group(), type.name()).inc());
+  }
+
+  public void acked(XdsClientTracker.AckEvent ack) {
+    ack.latency().ifPresent(latency ->
+        pushLatencySeconds.labelValues(typeLabel(ack.typeUrl())).observe(seconds(latency)));
+  }
+
+  public void nacked(XdsClientTracker.NackEvent nack) {
+    nacks.labelValues(typeLabel(nack.typeUrl())).inc();
+  }
+
+  public void probed(ReflectionProber.ProbeCompleted probe) {
+    String result = probe.outcome() instanceof ProbeState.Failed failed ? probeResult(failed.kind()) : "ok";
+    probes.labelValues(result).inc();
+    probeSeconds.observe(seconds(probe.duration()));
+  }
+
+  public void registrationCall(RegistrationService.Call call) {
+    Counter counter = switch (call.kind()) {
+      case REGISTER -> registrations;
+      case KEEP_ALIVE -> keepAlives;
+      case DEREGISTER -> deregistrations;
+    };
+    counter.labelValues(call.accepted() ? "accepted" : "refused").inc();
+  }
+
+  public void leaseExpired(EndpointState forgotten) {
+    leaseExpiries.inc();
+  }
+
+  public void policyReloaded(ReloadOutcome outcome) {
+    policyReloads.labelValues(outcome.accepted() ? "accepted" : "refused").inc();
+  }
+
+  private static String probeResult(ReflectionException.Kind kind) {
+    return kind.name().toLowerCase(Locale.ROOT);
+  }
+
+  private static String typeLabel(String typeUrl) {
+    return XdsType.ofTypeUrl(typeUrl).map(XdsType::name).orElse(OTHER_TYPE);
+  }
+
+  private static double seconds(Duration duration) {
+    return duration.toNanos() / 1e9;
+  }
+
+  private static int compareLabels(List<String> a, List<String> b) {
+    for (int i = 0; i < Math.min(a.size(), b.size()); i++) {
+      int c = a.get(i).compareTo(b.get(i));
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(a.size(), b.size());
+  }
+}

@@ -1,0 +1,146 @@
+package dev.protomatch.xds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.protomatch.testing.TestClock;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tracker's ACK and NACK announcements, driven through java-control-plane's callbacks with a test
+ * clock: which ACKs are new, and how long the client took to accept a version.
+ */
+class XdsClientTrackerTest {
+  private static final String EDS = XdsType.EDS.typeUrl();
+  private static final Node NODE = Node.newBuilder().setId("client-1").setUserAgentName("grpc-java").build();
+
+  private final TestClock clock = TestClock.atEpochPlusOneDay();
+  private final XdsClientTracker tracker = new XdsClientTracker(clock);
+  private final List<XdsClientTracker.AckEvent> acks = new ArrayList<>();
+  private final List<XdsClientTracker.NackEvent> nacks = new ArrayList<>();
+
+  XdsClientTrackerTest() {
+    tracker.addAckListener(acks::add);
+    tracker.addNackListener(nacks::add);
+    tracker.onStreamOpen(1, "");
+  }
+
+  @Test
+  void ackLatencyRunsFromPublicationToAck() {
+    request(null, "", "");
+    clock.advance(Duration.ofSeconds(5));
+    publishEds(1);
+    respond("n1", "1");
+    clock.advance(Duration.ofMillis(40));
+
+    request(null, "1", "n1");
+
+    assertThat(acks).singleElement().satisfies(ack -> {
+      assertThat(ack.nodeId()).isEqualTo("client-1");
+      assertThat(ack.kind()).isEqualTo(NodeKind.PROXYLESS);
+      assertThat(ack.typeUrl()).isEqualTo(EDS);
+      assertThat(ack.version()).isEqualTo("1");
+      assertThat(ack.latency()).contains(Duration.ofMillis(40));
+    });
+  }
+
+  @Test
+  void aClientThatAsksAfterThePublicationIsTimedFromItsRequest() {
+    publishEds(1);
+    clock.advance(Duration.ofMinutes(10));
+    request(null, "", "");
+    respond("n1", "1");
+    clock.advance(Duration.ofMillis(25));
+
+    request(null, "1", "n1");
+
+    assertThat(acks).singleElement().extracting(XdsClientTracker.AckEvent::latency)
+        .isEqualTo(Optional.of(Duration.ofMillis(25)));
+  }
+
+  @Test
+  void withoutAKnownPublicationTheLatencyRunsFromTheResponse() {
+    request(null, "", "");
+    clock.advance(Duration.ofSeconds(1));
+    respond("n1", "7");
+    clock.advance(Duration.ofMillis(15));
+
+    request(null, "7", "n1");
+
+    assertThat(acks).singleElement().extracting(XdsClientTracker.AckEvent::latency)
+        .isEqualTo(Optional.of(Duration.ofMillis(15)));
+  }
+
+  @Test
+  void aRepeatedAckOfTheSameVersionIsNotAnnouncedAgain() {
+    request(null, "", "");
+    publishEds(1);
+    respond("n1", "1");
+    request(null, "1", "n1");
+    respond("n2", "1");
+
+    request(null, "1", "n2");
+
+    assertThat(acks).hasSize(1);
+  }
+
+  @Test
+  void aNackIsAnnouncedWithItsTypeAndTheRejectedVersion() {
+    request(null, "", "");
+    publishEds(1);
+    respond("n1", "1");
+
+    tracker.onV3StreamRequest(1, DiscoveryRequest.newBuilder().setTypeUrl(EDS).setResponseNonce("n1")
+        .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("bad endpoints")).build());
+
+    assertThat(acks).isEmpty();
+    assertThat(nacks).singleElement().satisfies(nack -> {
+      assertThat(nack.typeUrl()).isEqualTo(EDS);
+      assertThat(nack.kind()).isEqualTo(NodeKind.PROXYLESS);
+      assertThat(nack.nack().version()).isEqualTo("1");
+      assertThat(nack.nack().errorDetail()).isEqualTo("bad endpoints");
+    });
+  }
+
+  @Test
+  void deltaAcksAreTimedTheSameWay() {
+    tracker.onV3StreamDeltaRequest(1, DeltaDiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(EDS).build());
+    publishEds(1);
+    tracker.onV3StreamDeltaResponse(1, DeltaDiscoveryRequest.getDefaultInstance(),
+        DeltaDiscoveryResponse.newBuilder().setTypeUrl(EDS).setNonce("d1").setSystemVersionInfo("1").build());
+    clock.advance(Duration.ofMillis(30));
+
+    tracker.onV3StreamDeltaRequest(1,
+        DeltaDiscoveryRequest.newBuilder().setTypeUrl(EDS).setResponseNonce("d1").build());
+
+    assertThat(acks).singleElement().satisfies(ack -> {
+      assertThat(ack.version()).isEqualTo("1");
+      assertThat(ack.latency()).contains(Duration.ofMillis(30));
+    });
+  }
+
+  private void publishEds(long version) {
+    tracker.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, 1, version, 1, 1,
+        Map.of(XdsType.EDS, version)));
+  }
+
+  private void request(Node node, String version, String nonce) {
+    DiscoveryRequest.Builder request = DiscoveryRequest.newBuilder().setTypeUrl(EDS).setVersionInfo(version)
+        .setResponseNonce(nonce).setNode(node == null ? NODE : node);
+    tracker.onV3StreamRequest(1, request.build());
+  }
+
+  private void respond(String nonce, String version) {
+    tracker.onV3StreamResponse(1, DiscoveryRequest.getDefaultInstance(),
+        DiscoveryResponse.newBuilder().setTypeUrl(EDS).setNonce(nonce).setVersionInfo(version).build());
+  }
+}
