@@ -63,7 +63,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     try {
       EndpointRegistration registration = validator.validate(request, client, current.limits());
       int already = registry.countByClient(client);
-      boolean replacing = registry.state().endpoints().containsKey(registration.address());
+      boolean replacing = registry.isRegistered(registration.address());
       if (!replacing && already >= current.limits().maxEndpointsPerClient()) {
         throw Status.RESOURCE_EXHAUSTED.withDescription("client " + client + " already registered " + already
             + " endpoints; the limit is " + current.limits().maxEndpointsPerClient()

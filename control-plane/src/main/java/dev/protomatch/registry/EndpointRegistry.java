@@ -43,8 +43,11 @@ public interface EndpointRegistry {
   /** Removes endpoints whose lease expired at least {@code retention} ago; returns what it removed. */
   List<EndpointState> removeExpired(Duration retention);
 
-  /** Number of registered (not static) endpoints registered by {@code client}. */
+  /** Number of registered (not static) endpoints registered by {@code client}; cheap (no snapshot). */
   int countByClient(String client);
+
+  /** Whether an endpoint is registered (not static) at {@code address}; cheap (no snapshot). */
+  boolean isRegistered(EndpointAddress address);
 
   /** The current state; cheap when nothing changed since the last call. */
   RegistryState state();

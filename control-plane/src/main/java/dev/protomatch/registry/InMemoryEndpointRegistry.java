@@ -29,6 +29,7 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   private final Map<EndpointAddress, EndpointState> registered = new HashMap<>();
   private final Map<EndpointAddress, EndpointState> statics = new HashMap<>();
   private final Map<String, EndpointAddress> addressByLease = new HashMap<>();
+  private final Map<String, Integer> registeredByClient = new HashMap<>();
   private final Map<DescriptorHash, Integer> apiRefCounts = new HashMap<>();
   private final Map<DescriptorHash, Instant> apiFirstSeen = new HashMap<>();
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
@@ -170,13 +171,14 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   @Override
   public int countByClient(String client) {
     synchronized (lock) {
-      int count = 0;
-      for (EndpointState state : registered.values()) {
-        if (state.client().equals(client)) {
-          count++;
-        }
-      }
-      return count;
+      return registeredByClient.getOrDefault(client, 0);
+    }
+  }
+
+  @Override
+  public boolean isRegistered(EndpointAddress address) {
+    synchronized (lock) {
+      return registered.containsKey(address);
     }
   }
 
@@ -199,6 +201,12 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
 
   private void put(Map<EndpointAddress, EndpointState> map, EndpointState state, Instant now) {
     EndpointState previous = map.put(state.address(), state);
+    if (map == registered) {
+      if (previous != null) {
+        countClient(previous.client(), -1);
+      }
+      countClient(state.client(), 1);
+    }
     // Acquire before release: a hash both records carry must keep its first-seen time.
     forEachApiHash(state, hash -> {
       apiRefCounts.merge(hash, 1, Integer::sum);
@@ -211,8 +219,17 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
 
   private void remove(Map<EndpointAddress, EndpointState> map, EndpointAddress address) {
     EndpointState previous = map.remove(address);
+    if (previous != null && map == registered) {
+      countClient(previous.client(), -1);
+    }
     if (previous != null) {
       forEachApiHash(previous, this::release);
+    }
+  }
+
+  private void countClient(String client, int delta) {
+    if (registeredByClient.merge(client, delta, Integer::sum) <= 0) {
+      registeredByClient.remove(client);
     }
   }
 

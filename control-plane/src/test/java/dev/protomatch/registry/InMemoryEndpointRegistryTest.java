@@ -144,6 +144,26 @@ class InMemoryEndpointRegistryTest {
   }
 
   @Test
+  void clientCountFollowsReRegistrationAndDeregistration() {
+    registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV1())), TTL);
+    Lease lease = registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV2())), TTL);
+    assertThat(registry.countByClient("agent-1")).isEqualTo(1);
+    assertThat(registry.isRegistered(ADDRESS)).isTrue();
+
+    registry.deregister(lease.id());
+
+    assertThat(registry.countByClient("agent-1")).isZero();
+    assertThat(registry.isRegistered(ADDRESS)).isFalse();
+  }
+
+  @Test
+  void staticEndpointsAreNotRegistrations() {
+    registry.replaceStaticEndpoints(Map.of(ADDRESS, Set.of("demo.Greeter")));
+
+    assertThat(registry.isRegistered(ADDRESS)).isFalse();
+  }
+
+  @Test
   void listenersHearEveryChange() {
     int[] calls = {0};
     registry.addListener(() -> calls[0]++);
