@@ -68,8 +68,8 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--tls-client-ca", paramLabel = "PEM", description = "Require client certificates from this CA (mTLS).")
   Path tlsClientCa;
 
-  @Override
-  public Integer call() throws Exception {
+  /** The options this command line asks for; validated here, at the edge. */
+  ControlPlaneOptions options() {
     int colon = envoyListener.lastIndexOf(':');
     if (colon < 1) {
       throw new UserInputException("--envoy-listener: expected HOST:PORT, got '" + envoyListener + "'");
@@ -79,10 +79,15 @@ final class ServeCommand implements Callable<Integer> {
     }
     Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
-    ControlPlaneOptions options = new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
+    return new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
         Optional.ofNullable(config), envoyListener.substring(0, colon),
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
         warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ControlPlaneOptions options = options();
     ControlPlane controlPlane;
     try {
       controlPlane = ControlPlane.start(options, Clock.systemUTC(), System::getenv);

@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code GET /metrics} of a real fleet, read as a Prometheus server reads it: one v1 and one v2 demo.Greeter
  * registered as real processes, probed, decided on and pushed to a grpc-java xDS client that makes calls.
- * The scrape is parsed strictly per the text format (see {@link PrometheusText}: no maintained Java parser
- * of the format is published on Maven Central).
+ * The scrape is read by the Prometheus project's own text parser (the official Python client's) and,
+ * for the detailed counts, by a strict Java reading of the same format ({@link PrometheusText}: no
+ * maintained Java parser of the format is published on Maven Central).
  */
 class MetricsTest {
   private static final Duration PATIENCE = Duration.ofSeconds(30);
@@ -51,6 +52,51 @@ class MetricsTest {
       channel.shutdownNow();
     }
     fleet.close();
+  }
+
+  /**
+   * Prometheus's own parser (the official Python client's, from Debian's python3-prometheus-client, which
+   * .ci/run installs) reads the scrape and finds the endpoint counts.
+   */
+  @Test
+  void prometheusOwnTextParserReadsTheScrape() throws Exception {
+    String script = String.join("\n",
+        "import json, sys",
+        "from prometheus_client.parser import text_string_to_metric_families",
+        "for family in text_string_to_metric_families(sys.stdin.read()):",
+        "    for s in family.samples:",
+        "        print(json.dumps({'name': s.name, 'labels': s.labels, 'value': s.value}))");
+    await().atMost(PATIENCE).untilAsserted(() -> {
+      Process python = new ProcessBuilder("/usr/bin/python3", "-c", script).start();
+      try (var stdin = python.getOutputStream()) {
+        stdin.write(get().body().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+      String out = new String(python.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      String err = new String(python.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(python.waitFor()).as("python3 prometheus_client parser (missing? run"
+          + " integration-tests/install-test-tools.sh): %s", err).isZero();
+      java.util.List<com.fasterxml.jackson.databind.JsonNode> samples = new java.util.ArrayList<>();
+      for (String line : out.split("\n")) {
+        if (!line.isBlank()) {
+          samples.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+        }
+      }
+      assertThat(samples).anySatisfy(sample -> {
+        assertThat(sample.get("name").asText()).isEqualTo("protomatch_endpoints");
+        assertThat(sample.get("labels").get("state").asText()).isEqualTo("excluded");
+        assertThat(sample.get("labels").get("reason").asText()).isEqualTo("missing_methods");
+        assertThat(sample.get("value").asDouble()).isEqualTo(1.0);
+      });
+      assertThat(samples).anySatisfy(sample -> {
+        assertThat(sample.get("name").asText()).isEqualTo("protomatch_xds_connected_clients");
+        assertThat(sample.get("value").asDouble()).isGreaterThanOrEqualTo(1.0);
+      });
+      assertThat(samples).anySatisfy(sample -> {
+        assertThat(sample.get("name").asText()).isEqualTo("protomatch_registrations_total");
+        assertThat(sample.get("labels").get("outcome").asText()).isEqualTo("accepted");
+        assertThat(sample.get("value").asDouble()).isGreaterThanOrEqualTo(2.0);
+      });
+    });
   }
 
   @Test

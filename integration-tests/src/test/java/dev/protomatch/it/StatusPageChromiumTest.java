@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * registered processes, and a grpc-java xDS client), the page loaded by headless Chromium, and assertions on
  * the DOM Chromium dumps after parsing and loading it.
  *
- * <p>Needs {@code /usr/bin/chromium}; {@code .ci/run} installs it with {@code integration-tests/install-chromium.sh}.
+ * <p>Needs {@code /usr/bin/chromium}; {@code .ci/run} installs it with {@code integration-tests/install-test-tools.sh}.
  */
 class StatusPageChromiumTest {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -45,8 +45,8 @@ class StatusPageChromiumTest {
   static void startFleet() throws Exception {
     if (!Files.isExecutable(CHROMIUM)) {
       fail(CHROMIUM + " is missing: StatusPageChromiumTest loads the admin status page in headless Chromium."
-          + " .ci/run installs it (integration-tests/install-chromium.sh); to run this test locally, run"
-          + " integration-tests/install-chromium.sh first (apt-get install chromium, needs root or sudo).");
+          + " .ci/run installs it (integration-tests/install-test-tools.sh); to run this test locally, run"
+          + " integration-tests/install-test-tools.sh first (apt-get install chromium, needs root or sudo).");
     }
     fleet = Fleet.start();
     v1 = fleet.startGreeter("v1", "old-v1");
