@@ -57,7 +57,11 @@ public final class XdsServer implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
-    shutdown(0);
+  public void close() {
+    try {
+      shutdown(0);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
