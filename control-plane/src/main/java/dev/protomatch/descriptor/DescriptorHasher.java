@@ -73,6 +73,12 @@ public final class DescriptorHasher {
     return cache.stats();
   }
 
+  /** Descriptor sets currently remembered. */
+  public long cachedEntries() {
+    cache.cleanUp();
+    return cache.estimatedSize();
+  }
+
   private static FileDescriptorSet parse(byte[] bytes, String source) {
     try {
       return FileDescriptorSet.parseFrom(bytes);

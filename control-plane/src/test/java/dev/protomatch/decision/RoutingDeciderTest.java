@@ -170,6 +170,26 @@ class RoutingDeciderTest {
   }
 
   @Test
+  void newestExcludesBuildWhoseMethodsHaveOtherSignaturesNamingTheDifference() {
+    java.util.SortedMap<String, dev.protomatch.descriptor.MethodSignature> methods = new TreeMap<>(greeterV2.methods());
+    methods.put("SayHello", new dev.protomatch.descriptor.MethodSignature(
+        "SayHello", "demo.OtherRequest", "demo.HelloReply", false, true));
+    ServiceFingerprint reshaped = new ServiceFingerprint("demo.Greeter", greeterV1.api(), greeterV1.schema(), methods);
+    probed(V1, reshaped);
+    probed(V2, greeterV2);
+    firstSeen.put(greeterV1.api(), NOW.minus(Duration.ofDays(3)));
+    firstSeen.put(greeterV2.api(), NOW);
+
+    ServiceDecision decision = decide(new Expectation.Newest());
+
+    assertThat(decision.excluded().get(0).reason().code()).isEqualTo("incompatible_methods");
+    assertThat(decision.excluded().get(0).reason().describe()).isEqualTo("incompatible methods [SayHello: request"
+        + " demo.OtherRequest, expected demo.HelloRequest, server_streaming, expected unary]");
+    assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V1, V2);
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V2);
+  }
+
+  @Test
   void quarantinesEndpointWhoseAdvertisementDisagreesWithReflection() {
     endpoints.add(endpoint(V1, Advertisement.of(greeterV2), probedState(greeterV1), NOW.plusSeconds(30)));
 
