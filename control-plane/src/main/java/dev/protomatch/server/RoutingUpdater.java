@@ -21,8 +21,10 @@ import org.slf4j.LoggerFactory;
  * Recomputes the routing decision when its inputs change and hands changed decisions on (to the snapshot
  * publisher, the admin view, the change log).
  *
- * <p>Changes are coalesced: the first change schedules one recomputation {@code debounce} later, and every
- * change until then rides along, so a burst of registrations becomes one decision and one push. A periodic
+ * <p>Changes are coalesced without delaying a lone change: a change arriving when no recomputation ran in
+ * the last {@code debounce} is decided at once; changes arriving within {@code debounce} of the last
+ * recomputation wait for the end of that window and ride along together, so a burst of registrations
+ * becomes at most two decisions and two pushes (its first change, then everything else). A periodic
  * tick catches what changes with time alone (a lease running out). Listeners hear a decision only when it
  * differs from the last one they heard.
  */
@@ -35,6 +37,7 @@ public final class RoutingUpdater implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Duration debounce;
   private final AtomicBoolean pending = new AtomicBoolean();
+  private volatile long lastRunNanos = System.nanoTime() - Long.MAX_VALUE / 4;
   private final List<Consumer<RoutingDecision>> listeners = new CopyOnWriteArrayList<>();
   private final List<Consumer<Recomputation>> recomputationListeners = new CopyOnWriteArrayList<>();
   private volatile RoutingDecision current;
@@ -75,19 +78,24 @@ public final class RoutingUpdater implements AutoCloseable {
     }
   }
 
-  /** Schedules a recomputation unless one is already scheduled. */
+  /**
+   * Schedules a recomputation unless one is already scheduled: at once if none ran during the last
+   * {@code debounce}, else at the end of that window.
+   */
   public void requestUpdate() {
     if (pending.compareAndSet(false, true)) {
+      long wait = Math.max(0, debounce.toNanos() - (System.nanoTime() - lastRunNanos));
       scheduler.schedule(() -> {
         pending.set(false);
         updateQuietly();
-      }, debounce.toMillis(), TimeUnit.MILLISECONDS);
+      }, wait, TimeUnit.NANOSECONDS);
     }
   }
 
   /** Recomputes now; returns the decision in force afterwards. */
   public synchronized RoutingDecision updateNow() {
     long started = System.nanoTime();
+    lastRunNanos = started;
     RoutingDecision next = RoutingDecider.decide(policies.get(), registry.state(), clock.instant());
     RoutingDecision previous = current;
     boolean changed = previous == null || !previous.services().equals(next.services());

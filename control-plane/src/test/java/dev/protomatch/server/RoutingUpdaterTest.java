@@ -58,4 +58,22 @@ class RoutingUpdaterTest {
     assertThat(recomputations).allSatisfy(r -> assertThat(r.elapsed().isNegative()).isFalse());
     assertThat(decisions).hasSize(2);
   }
+
+  @Test
+  void burstOfRegistrationsIsCoalescedIntoFewDecisions() {
+    RoutingUpdater coalescing = new RoutingUpdater(() -> policies, registry, clock, scheduler, Duration.ofMillis(500));
+    List<RoutingUpdater.Recomputation> recomputations = new java.util.concurrent.CopyOnWriteArrayList<>();
+    coalescing.addRecomputationListener(recomputations::add);
+    registry.addListener(coalescing::requestUpdate);
+
+    for (int port = 1; port <= 200; port++) {
+      registry.register(new EndpointRegistration(new EndpointAddress("127.0.0.1", port), Locality.UNKNOWN, Map.of(), 1,
+          List.of(Advertisement.of(Fingerprints.greeterV2())), "agent"), Duration.ofSeconds(30));
+    }
+
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> coalescing.current() != null
+        && coalescing.current().services().get("demo.Greeter").included().size() == 200);
+    // The burst's first change is decided at once, the other 199 together at the end of the window.
+    assertThat(recomputations.size()).isBetween(2, 3);
+  }
 }
