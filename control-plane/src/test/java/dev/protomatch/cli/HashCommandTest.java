@@ -5,27 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.testing.DescriptorFixtures;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code protomatch hash}: output format, filters, and one-line errors with exit code 2. */
 class HashCommandTest {
   @TempDir
   Path dir;
 
-  record Run(int exit, String out, String err) {}
-
   @Test
   void printsBothLevelsForEveryService() throws IOException {
     var greeter = new DescriptorHasher().fingerprint(DescriptorFixtures.GREETER_V2.protocSetBytes(), "v2")
         .service("demo.Greeter", "v2");
 
-    Run run = run("hash", "--descriptor-set", write("v2.pb", DescriptorFixtures.GREETER_V2.protocSetBytes()));
+    CliRun run = CliRun.of("hash", "--descriptor-set", write("v2.pb", DescriptorFixtures.GREETER_V2.protocSetBytes()));
 
     assertThat(run.exit()).isZero();
     assertThat(run.out()).isEqualTo("demo.Greeter api " + greeter.api() + "\n"
@@ -34,7 +29,7 @@ class HashCommandTest {
 
   @Test
   void printsOneLevelOfOneService() throws IOException {
-    Run run = run("hash", "--descriptor-set", write("cat.pb", DescriptorFixtures.CATALOG_LAYOUT_A.protocSetBytes()),
+    CliRun run = CliRun.of("hash", "--descriptor-set", write("cat.pb", DescriptorFixtures.CATALOG_LAYOUT_A.protocSetBytes()),
         "--service", "catalog.v1.CatalogService", "--level", "api");
 
     assertThat(run.exit()).isZero();
@@ -45,7 +40,7 @@ class HashCommandTest {
   void unknownServiceIsAUserError() throws IOException {
     Path set = Path.of(write("v1.pb", DescriptorFixtures.GREETER_V1.protocSetBytes()));
 
-    Run run = run("hash", "--descriptor-set", set.toString(), "--service", "demo.Nope");
+    CliRun run = CliRun.of("hash", "--descriptor-set", set.toString(), "--service", "demo.Nope");
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).isEqualTo("protomatch hash: " + set
@@ -56,7 +51,7 @@ class HashCommandTest {
   void missingFileIsAUserError() {
     Path missing = dir.resolve("nope.pb");
 
-    Run run = run("hash", "--descriptor-set", missing.toString());
+    CliRun run = CliRun.of("hash", "--descriptor-set", missing.toString());
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).isEqualTo("protomatch hash: cannot read descriptor set '" + missing + "': no such file\n");
@@ -64,7 +59,7 @@ class HashCommandTest {
 
   @Test
   void directoryIsAUserError() {
-    Run run = run("hash", "--descriptor-set", dir.toString());
+    CliRun run = CliRun.of("hash", "--descriptor-set", dir.toString());
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).isEqualTo("protomatch hash: cannot read descriptor set '" + dir + "': it is a directory\n");
@@ -72,7 +67,7 @@ class HashCommandTest {
 
   @Test
   void fileThatIsNotADescriptorSetIsAUserErrorWithoutStackTrace() throws IOException {
-    Run run = run("hash", "--descriptor-set", write("notes.txt", "just some notes\n".getBytes()));
+    CliRun run = CliRun.of("hash", "--descriptor-set", write("notes.txt", "just some notes\n".getBytes()));
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).startsWith("protomatch hash: ").contains("not a FileDescriptorSet")
@@ -81,7 +76,7 @@ class HashCommandTest {
 
   @Test
   void unknownLevelIsAUsageError() throws IOException {
-    Run run = run("hash", "--descriptor-set", write("v1.pb", DescriptorFixtures.GREETER_V1.protocSetBytes()),
+    CliRun run = CliRun.of("hash", "--descriptor-set", write("v1.pb", DescriptorFixtures.GREETER_V1.protocSetBytes()),
         "--level", "full");
 
     assertThat(run.exit()).isEqualTo(2);
@@ -90,15 +85,5 @@ class HashCommandTest {
 
   private String write(String name, byte[] bytes) throws IOException {
     return Files.write(dir.resolve(name), bytes).toString();
-  }
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = cli.execute(args);
-    return new Run(exit, out.toString(), err.toString());
   }
 }

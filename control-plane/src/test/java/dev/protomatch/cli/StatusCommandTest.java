@@ -2,11 +2,8 @@ package dev.protomatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /** {@code protomatch status} when there is nothing to talk to. (Against a live fleet: AdminApiTest.) */
 class StatusCommandTest {
@@ -16,14 +13,10 @@ class StatusCommandTest {
     try (ServerSocket socket = new ServerSocket(0)) {
       closedPort = socket.getLocalPort();
     }
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setErr(new PrintWriter(err));
+    CliRun run = CliRun.of("status", "--admin", "http://127.0.0.1:" + closedPort);
 
-    int exit = cli.execute("status", "--admin", "http://127.0.0.1:" + closedPort);
-
-    assertThat(exit).isEqualTo(2);
-    assertThat(err.toString()).isEqualTo("protomatch status: cannot reach protomatch's admin port at http://127.0.0.1:"
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err()).isEqualTo("protomatch status: cannot reach protomatch's admin port at http://127.0.0.1:"
         + closedPort + " (connection refused; is protomatch serve running? use --admin URL)\n");
   }
 }

@@ -3,13 +3,10 @@ package dev.protomatch.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code protomatch validate}: ok line and exit 0, or every error as file:line:column and exit 2. */
 class ValidateCommandTest {
@@ -30,24 +27,22 @@ class ValidateCommandTest {
   @TempDir
   Path dir;
 
-  record Run(int exit, String out, String err) {}
-
   @Test
   void validFileIsOkWithItsServiceCount() throws IOException {
     Path file = write("policies.yaml", TWO_SERVICES);
 
-    Run run = run("validate", file.toString());
+    CliRun run = CliRun.of("validate", file.toString());
 
-    assertThat(run).isEqualTo(new Run(0, file + ": ok (2 services)\n", ""));
+    assertThat(run).isEqualTo(new CliRun(0, file + ": ok (2 services)\n", ""));
   }
 
   @Test
   void emptyFileIsOk() throws IOException {
     Path file = write("policies.yaml", "");
 
-    Run run = run("validate", file.toString());
+    CliRun run = CliRun.of("validate", file.toString());
 
-    assertThat(run).isEqualTo(new Run(0, file + ": ok (0 services)\n", ""));
+    assertThat(run).isEqualTo(new CliRun(0, file + ": ok (0 services)\n", ""));
   }
 
   @Test
@@ -64,9 +59,9 @@ class ValidateCommandTest {
             expect: newest
         """);
 
-    Run run = run("validate", file.toString());
+    CliRun run = CliRun.of("validate", file.toString());
 
-    assertThat(run).isEqualTo(new Run(2, "",
+    assertThat(run).isEqualTo(new CliRun(2, "",
         file + ":3:18: settings.lease.default-ttl: expected a duration such as 30s or 500ms, got 'thirty'\n"
             + file + ":7:5: services[0]: missing required key 'cluster'\n"
             + file + ":8:5: unknown key 'clustr' in services[0] (expected one of: service, cluster, expect,"
@@ -78,9 +73,9 @@ class ValidateCommandTest {
     Path missing = dir.resolve("token");
     Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + missing + "\n");
 
-    Run run = run("validate", file.toString());
+    CliRun run = CliRun.of("validate", file.toString());
 
-    assertThat(run).isEqualTo(new Run(2, "", file + ":3:17: settings.auth.token-file: cannot read token file '"
+    assertThat(run).isEqualTo(new CliRun(2, "", file + ":3:17: settings.auth.token-file: cannot read token file '"
         + missing + "' (it does not exist or is not readable)\n"));
   }
 
@@ -89,39 +84,39 @@ class ValidateCommandTest {
     Path token = write("token", "s3cret\n");
     Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + token + "\n");
 
-    assertThat(run("validate", file.toString()).exit()).isZero();
+    assertThat(CliRun.of("validate", file.toString()).exit()).isZero();
   }
 
   @Test
   void referenceChecksCanBeSkippedForCi() throws IOException {
     Path file = write("policies.yaml", "settings:\n  auth:\n    token-file: " + dir.resolve("token") + "\n");
 
-    Run run = run("validate", "--skip-reference-checks", file.toString());
+    CliRun run = CliRun.of("validate", "--skip-reference-checks", file.toString());
 
-    assertThat(run).isEqualTo(new Run(0, file + ": ok (0 services)\n", ""));
+    assertThat(run).isEqualTo(new CliRun(0, file + ": ok (0 services)\n", ""));
   }
 
   @Test
   void missingFileIsOneLine() {
     Path missing = dir.resolve("nope.yaml");
 
-    Run run = run("validate", missing.toString());
+    CliRun run = CliRun.of("validate", missing.toString());
 
-    assertThat(run).isEqualTo(new Run(2, "",
+    assertThat(run).isEqualTo(new CliRun(2, "",
         "protomatch validate: cannot read policy file '" + missing + "': no such file\n"));
   }
 
   @Test
   void directoryIsOneLine() {
-    Run run = run("validate", dir.toString());
+    CliRun run = CliRun.of("validate", dir.toString());
 
-    assertThat(run).isEqualTo(new Run(2, "",
+    assertThat(run).isEqualTo(new CliRun(2, "",
         "protomatch validate: cannot read policy file '" + dir + "': it is a directory\n"));
   }
 
   @Test
   void fileArgumentIsRequired() {
-    Run run = run("validate");
+    CliRun run = CliRun.of("validate");
 
     assertThat(run.exit()).isEqualTo(2);
     assertThat(run.err()).contains("Missing required parameter: 'FILE'");
@@ -129,15 +124,5 @@ class ValidateCommandTest {
 
   private Path write(String name, String content) throws IOException {
     return Files.writeString(dir.resolve(name), content);
-  }
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = Main.commandLine();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = cli.execute(args);
-    return new Run(exit, out.toString(), err.toString());
   }
 }
