@@ -28,12 +28,14 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   private final Supplier<RegistryState> registry;
   private final Consumer<String> sink;
   private Map<String, Map<EndpointAddress, String>> previous = Map.of();
+  private Map<String, ServiceDecision.Outcome> previousOutcomes = Map.of();
 
   public DecisionChangeLog(Supplier<RegistryState> registry) {
     this(registry, log::info);
   }
 
-  DecisionChangeLog(Supplier<RegistryState> registry, Consumer<String> sink) {
+  /** Writes each line to {@code sink} instead of the log (tests). */
+  public DecisionChangeLog(Supplier<RegistryState> registry, Consumer<String> sink) {
     this.registry = registry;
     this.sink = sink;
   }
@@ -41,8 +43,17 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   @Override
   public synchronized void accept(RoutingDecision decision) {
     Map<String, Map<EndpointAddress, String>> next = new HashMap<>();
+    Map<String, ServiceDecision.Outcome> outcomes = new HashMap<>();
     RegistryState state = registry.get();
     for (ServiceDecision service : decision.services().values()) {
+      outcomes.put(service.service(), service.outcome());
+      boolean failOpen = service.outcome() == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN;
+      if (failOpen != (previousOutcomes.get(service.service()) == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN)) {
+        sink.accept(service.service() + (failOpen
+            ? ": fail-open: no build qualifies, so every live endpoint takes every call unchecked"
+                + " (a call may reach a build without its method)"
+            : ": no longer fail-open: calls go only to builds that serve their method"));
+      }
       Map<EndpointAddress, String> lines = new HashMap<>();
       for (RoutableEndpoint endpoint : service.included()) {
         lines.put(endpoint.address(), "included " + endpoint.address()
@@ -64,6 +75,7 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
       next.put(service.service(), lines);
     }
     previous = next;
+    previousOutcomes = outcomes;
   }
 
   private static String detail(ServiceDecision service, ExcludedEndpoint endpoint, RegistryState state) {

@@ -26,6 +26,7 @@ import dev.protomatch.registry.ProbeState;
 import dev.protomatch.registry.RegistryState;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -40,10 +41,20 @@ import java.util.TreeSet;
  * mutable state, so it is tested with plain values, explained field by field in the admin API, and
  * recomputed from scratch whenever an input changes.
  *
+ * <p>The guarantee, by construction: a call to {@code /pkg.Service/M} is routed only to builds that serve
+ * {@code M} with the signature its route names ({@link MethodRoute}); a method no admitted build serves
+ * fails closed. It depends only on the set of live builds, never on the order they appeared in, so a
+ * restart of protomatch decides the same. Only {@code fail-open} gives it up, and only when nothing
+ * qualifies.
+ *
  * <p>For each endpoint claiming a service, in order: a lapsed lease, a failed or missing probe (as the
  * policy says), and a disagreement between advertisement and reflection exclude it outright. What is left
- * has a known build (probed, or advertised where the policy trusts advertisements) and is matched
- * against the policy's expectation.
+ * has a build whose method surface is known (probed, advertised with its descriptor set where the policy
+ * trusts advertisements, or advertised by api hash that another endpoint showed the surface of); an
+ * endpoint whose surface is unknown takes no calls, since it might lack any method. The policy then
+ * admits builds (a pin: that one build; required methods: builds serving all of them; {@code newest}:
+ * all), and every method an admitted build serves is routed to the admitted builds serving it with the
+ * newest such build's signature ({@link BuildOrder}).
  */
 public final class RoutingDecider {
   private RoutingDecider() {}
@@ -63,14 +74,19 @@ public final class RoutingDecider {
     }
     SortedMap<String, ServiceDecision> services = new TreeMap<>();
     for (ServicePolicy policy : policies.services()) {
-      services.put(policy.service(), decide(policy, claimants.get(policy.service()), state.apiFirstSeen(), now));
+      services.put(policy.service(), decide(policy, claimants.get(policy.service()), now));
     }
     return new RoutingDecision(now, state.version(), services);
   }
 
+  /** What the first look at an endpoint found: ruled out whatever the expectation, or a build to match. */
+  private sealed interface Assessment {}
+
+  private record Ruled(ExclusionReason reason) implements Assessment {}
+
   /** One endpoint's build of the service, as far as it is known. */
   private record Known(EndpointState endpoint, Optional<ServiceFingerprint> fingerprint,
-                       Optional<DescriptorHash> api, Optional<DescriptorHash> schema) {
+                       Optional<DescriptorHash> api, Optional<DescriptorHash> schema) implements Assessment {
     Optional<DescriptorHash> hash(HashLevel level) {
       return level == HashLevel.API ? api : schema;
     }
@@ -80,75 +96,124 @@ public final class RoutingDecider {
     }
   }
 
-  private static ServiceDecision decide(
-      ServicePolicy policy, List<EndpointState> endpoints, Map<DescriptorHash, Instant> firstSeen, Instant now) {
+  /** A known endpoint whose method surface is known too. */
+  private record Candidate(Known known, ServiceFingerprint surface) {}
+
+  private static ServiceDecision decide(ServicePolicy policy, List<EndpointState> endpoints, Instant now) {
     List<ExcludedEndpoint> excluded = new ArrayList<>();
     List<Known> known = new ArrayList<>();
     for (EndpointState endpoint : endpoints) {
-      Object assessed = assess(policy, endpoint, now);
-      if (assessed instanceof ExclusionReason reason) {
-        excluded.add(new ExcludedEndpoint(endpoint.address(), reason));
+      Assessment assessment = assess(policy, endpoint, now);
+      if (assessment instanceof Ruled ruled) {
+        excluded.add(new ExcludedEndpoint(endpoint.address(), ruled.reason()));
       } else {
-        known.add((Known) assessed);
+        known.add((Known) assessment);
       }
     }
 
-    Expectation expectation = policy.expect();
-    Optional<ServiceFingerprint> expected = expectedSurface(expectation, known, firstSeen);
+    // An api hash names one method surface, so an endpoint that advertised only its hash has the surface
+    // another endpoint of that hash showed.
+    Map<DescriptorHash, ServiceFingerprint> surfaces = new HashMap<>();
+    known.forEach(k -> k.fingerprint().ifPresent(f -> surfaces.putIfAbsent(f.api(), f)));
 
-    List<Known> qualifying = new ArrayList<>();
-    List<Known> eligibleForMethods = new ArrayList<>();
+    Expectation expectation = policy.expect();
+    List<Candidate> admitted = new ArrayList<>();
+    List<Candidate> refused = new ArrayList<>();
+    List<ExcludedEndpoint> refusals = new ArrayList<>();
     for (Known k : known) {
-      ExclusionReason reason = mismatch(expectation, expected, k);
+      Optional<ServiceFingerprint> surface = k.fingerprint().or(() -> k.api().map(surfaces::get));
+      ExclusionReason reason = surface.isPresent()
+          ? admission(expectation, k, surface.get())
+          : unknownSurface(expectation, k);
       if (reason == null) {
-        qualifying.add(k);
-        eligibleForMethods.add(k);
+        admitted.add(new Candidate(k, surface.get()));
       } else {
-        excluded.add(new ExcludedEndpoint(k.endpoint().address(), reason));
-        if (!(reason instanceof UnknownSurface)
-            && !(reason instanceof HashMismatch mismatch && mismatch.level() == HashLevel.SCHEMA)) {
-          eligibleForMethods.add(k);
-        }
+        refusals.add(new ExcludedEndpoint(k.endpoint().address(), reason));
+        surface.ifPresent(s -> refused.add(new Candidate(k, s)));
       }
     }
 
     ServiceDecision.Outcome outcome = ServiceDecision.Outcome.QUALIFIED;
-    List<RoutableEndpoint> included = qualifying.stream().map(Known::routable).toList();
-    if (included.isEmpty()) {
+    if (admitted.isEmpty()) {
       if (policy.whenNoneQualify() == WhenNoneQualify.FAIL_OPEN && !known.isEmpty()) {
-        outcome = ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN;
-        included = known.stream().map(Known::routable).toList();
-      } else {
-        outcome = ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_CLOSED;
+        excluded.sort(Comparator.comparing(ExcludedEndpoint::address));
+        return new ServiceDecision(policy, Optional.empty(), Collections.emptySortedMap(),
+            Collections.emptySortedMap(), known.stream().map(Known::routable).toList(), excluded,
+            ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN);
       }
+      outcome = ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_CLOSED;
+      if (expectation instanceof Expectation.RequiredMethods) {
+        // Nothing has every required method: each build keeps the calls it can answer, and required
+        // methods no build serves fail closed. A policy applied ahead of the build that brings its
+        // methods cuts nothing that works today.
+        admitted = refused;
+        refusals.removeIf(r -> r.reason() instanceof MissingMethods);
+      }
+    }
+    excluded.addAll(refusals);
+
+    SortedMap<DescriptorHash, ServiceFingerprint> builds = new TreeMap<>();
+    SortedMap<DescriptorHash, List<RoutableEndpoint>> buildEndpoints = new TreeMap<>();
+    for (Candidate c : admitted) {
+      builds.putIfAbsent(c.surface().api(), c.surface());
+      buildEndpoints.computeIfAbsent(c.surface().api(), api -> new ArrayList<>()).add(c.known().routable());
+    }
+    SortedMap<String, MethodRoute> routes = routes(builds.values());
+    if (expectation instanceof Expectation.RequiredMethods required) {
+      required.methods().forEach(method -> routes.putIfAbsent(method, MethodRoute.unserved(method)));
     }
 
-    SortedMap<String, List<RoutableEndpoint>> methodEndpoints = new TreeMap<>();
-    boolean exactBuildOnly = expectation instanceof Expectation.PinnedHash pin && pin.level() == HashLevel.SCHEMA;
-    // Per-method routes follow the expected surface; with required methods and no qualifying build, they
-    // follow the newest known build, so methods every build has keep working while the rest fail closed.
-    Optional<ServiceFingerprint> routed = expected.isPresent() || !(expectation instanceof Expectation.RequiredMethods)
-        ? expected : newest(eligibleForMethods, firstSeen);
-    if (routed.isPresent() && outcome != ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN) {
-      for (MethodSignature signature : routed.get().methods().values()) {
-        methodEndpoints.put(signature.name(), exactBuildOnly ? included : eligibleForMethods.stream()
-            .filter(k -> k.fingerprint().isPresent()
-                && signature.equals(k.fingerprint().get().methods().get(signature.name())))
-            .map(Known::routable).toList());
-      }
-      if (expectation instanceof Expectation.RequiredMethods required) {
-        required.methods().forEach(method -> methodEndpoints.putIfAbsent(method, List.of()));
+    // A build that lost every one of its methods to another build's signature takes no calls.
+    TreeSet<DescriptorHash> routed = new TreeSet<>();
+    routes.values().forEach(route -> routed.addAll(route.builds()));
+    for (DescriptorHash api : List.copyOf(builds.keySet())) {
+      if (!routed.contains(api)) {
+        ExclusionReason reason = incompatibility(routes, builds.get(api));
+        buildEndpoints.remove(api).forEach(e -> excluded.add(new ExcludedEndpoint(e.address(), reason)));
+        builds.remove(api);
       }
     }
+    buildEndpoints.values().forEach(list -> list.sort(Comparator.comparing(RoutableEndpoint::address)));
 
     excluded.sort(Comparator.comparing(ExcludedEndpoint::address));
-    return new ServiceDecision(policy, expected, included, excluded, methodEndpoints, outcome);
+    Optional<ServiceFingerprint> newest = builds.values().stream().max(BuildOrder.OLDEST_FIRST);
+    return new ServiceDecision(policy, newest, buildEndpoints, routes, List.of(), excluded, outcome);
+  }
+
+  /**
+   * Per method any of {@code builds} serves: the builds serving it with the newest such build's signature.
+   */
+  private static SortedMap<String, MethodRoute> routes(java.util.Collection<ServiceFingerprint> builds) {
+    SortedMap<String, List<ServiceFingerprint>> servers = new TreeMap<>();
+    for (ServiceFingerprint build : builds) {
+      build.methods().keySet().forEach(method -> servers.computeIfAbsent(method, m -> new ArrayList<>()).add(build));
+    }
+    SortedMap<String, MethodRoute> routes = new TreeMap<>();
+    servers.forEach((method, candidates) -> {
+      MethodSignature signature = candidates.stream().max(BuildOrder.OLDEST_FIRST).orElseThrow().methods().get(method);
+      TreeSet<DescriptorHash> serving = new TreeSet<>();
+      candidates.stream().filter(b -> signature.equals(b.methods().get(method))).forEach(b -> serving.add(b.api()));
+      routes.put(method, new MethodRoute(method, Optional.of(signature), serving));
+    });
+    return routes;
+  }
+
+  /** Why a build none of whose methods is routed to it takes no calls: its signatures differ from the routes'. */
+  private static ExclusionReason incompatibility(SortedMap<String, MethodRoute> routes, ServiceFingerprint build) {
+    SortedMap<String, String> differences = new TreeMap<>();
+    for (MethodSignature have : build.methods().values()) {
+      MethodRoute route = routes.get(have.name());
+      if (route != null && route.signature().isPresent()) {
+        differences.put(have.name(), difference(route.signature().get(), have));
+      }
+    }
+    return new IncompatibleMethods(differences);
   }
 
   /** Either an {@link ExclusionReason} that rules the endpoint out whatever the expectation, or a {@link Known}. */
-  private static Object assess(ServicePolicy policy, EndpointState endpoint, Instant now) {
+  private static Assessment assess(ServicePolicy policy, EndpointState endpoint, Instant now) {
     if (endpoint.leaseExpired(now)) {
-      return new LeaseExpired(endpoint.lease().orElseThrow().expiresAt());
+      return new Ruled(new LeaseExpired(endpoint.lease().orElseThrow().expiresAt()));
     }
     String service = policy.service();
     Advertisement advertised = endpoint.advertised().get(service);
@@ -158,83 +223,64 @@ public final class RoutingDecider {
     if (probe instanceof ProbeState.Probed probed) {
       ServiceFingerprint actual = probed.services().get(service);
       if (actual == null) {
-        return new Quarantined("registered for " + service + " but its reflection does not list that service");
+        return new Ruled(new Quarantined(
+            "registered for " + service + " but its reflection does not list that service"));
       }
       for (HashLevel level : HashLevel.values()) {
         Optional<DescriptorHash> claimed = advertised.hash(level);
         if (claimed.isPresent() && !claimed.get().equals(actual.hash(level))) {
-          return new Quarantined("advertised " + level.id() + " " + claimed.get() + " but reflection reports "
-              + actual.hash(level));
+          return new Ruled(new Quarantined("advertised " + level.id() + " " + claimed.get()
+              + " but reflection reports " + actual.hash(level)));
         }
       }
       return new Known(endpoint, Optional.of(actual), Optional.of(actual.api()), Optional.of(actual.schema()));
     }
     if (probe instanceof ProbeState.Failed failed) {
       if (failed.kind() != ReflectionException.Kind.NOT_SUPPORTED) {
-        return new ProbeFailed(failed.kind(), failed.message());
+        return new Ruled(new ProbeFailed(failed.kind(), failed.message()));
       }
-      return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new ReflectionUnavailable(failed.message());
+      return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new Ruled(new ReflectionUnavailable(failed.message()));
     }
-    return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new AwaitingProbe();
+    return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new Ruled(new AwaitingProbe());
   }
 
   private static Known fromAdvertisement(EndpointState endpoint, Advertisement advertised) {
     return new Known(endpoint, advertised.fingerprint(), advertised.api(), advertised.schema());
   }
 
-  /** Why {@code k} does not meet the expectation, or null if it does. */
-  private static ExclusionReason mismatch(Expectation expectation, Optional<ServiceFingerprint> expected, Known k) {
+  /** Why the build {@code k} serves ({@code surface}) is not admitted, or null if it is. */
+  private static ExclusionReason admission(Expectation expectation, Known k, ServiceFingerprint surface) {
     if (expectation instanceof Expectation.PinnedHash pin) {
-      Optional<DescriptorHash> actual = k.hash(pin.level());
-      if (actual.isEmpty()) {
-        return new UnknownSurface("registered without a " + pin.level().id() + " hash and not probed");
-      }
-      return actual.get().equals(pin.hash()) ? null : new HashMismatch(pin.level(), pin.hash(), actual.get());
-    }
-    if (k.fingerprint().isEmpty()) {
-      return new UnknownSurface("registered with hashes only (no descriptor set) and not probed");
+      return pinMismatch(pin, k);
     }
     if (expectation instanceof Expectation.RequiredMethods required) {
       TreeSet<String> missing = new TreeSet<>(required.methods());
-      missing.removeAll(k.fingerprint().get().methods().keySet());
+      missing.removeAll(surface.methods().keySet());
       return missing.isEmpty() ? null : new MissingMethods(missing);
     }
-    return surfaceMismatch(expected.orElseThrow(), k.fingerprint().get()); // newest
+    return null; // newest admits every build
+
   }
 
-  /** The surface the route expects, if any endpoint shows it. */
-  private static Optional<ServiceFingerprint> expectedSurface(
-      Expectation expectation, List<Known> known, Map<DescriptorHash, Instant> firstSeen) {
+  /** Why an endpoint whose method surface is unknown takes no calls. */
+  private static ExclusionReason unknownSurface(Expectation expectation, Known k) {
     if (expectation instanceof Expectation.PinnedHash pin) {
-      return known.stream()
-          .filter(k -> k.fingerprint().isPresent() && k.hash(pin.level()).equals(Optional.of(pin.hash())))
-          .map(k -> k.fingerprint().get()).findFirst();
+      ExclusionReason mismatch = pinMismatch(pin, k);
+      if (mismatch != null) {
+        return mismatch;
+      }
+      return new UnknownSurface("its " + pin.level().id() + " hash is the pinned one, but no endpoint has shown"
+          + " that build's methods yet (registered with hashes only and not probed)");
     }
-    if (expectation instanceof Expectation.RequiredMethods required) {
-      return newest(known.stream()
-          .filter(k -> k.fingerprint().isPresent()
-              && k.fingerprint().get().methods().keySet().containsAll(required.methods()))
-          .toList(), firstSeen);
-    }
-    return newest(known, firstSeen);
+    return new UnknownSurface("registered with hashes only (no descriptor set) and not probed");
   }
 
-  /** Null if {@code actual} has every method of {@code expected} with the same signature. */
-  private static ExclusionReason surfaceMismatch(ServiceFingerprint expected, ServiceFingerprint actual) {
-    TreeSet<String> missing = new TreeSet<>();
-    SortedMap<String, String> incompatible = new TreeMap<>();
-    for (MethodSignature want : expected.methods().values()) {
-      MethodSignature have = actual.methods().get(want.name());
-      if (have == null) {
-        missing.add(want.name());
-      } else if (!have.equals(want)) {
-        incompatible.put(want.name(), difference(want, have));
-      }
+  private static ExclusionReason pinMismatch(Expectation.PinnedHash pin, Known k) {
+    Optional<DescriptorHash> actual = k.hash(pin.level());
+    if (actual.isEmpty()) {
+      return new UnknownSurface("registered without a " + pin.level().id() + " hash and not probed");
     }
-    if (!missing.isEmpty()) {
-      return new MissingMethods(missing);
-    }
-    return incompatible.isEmpty() ? null : new IncompatibleMethods(incompatible);
+    return actual.get().equals(pin.hash()) ? null : new HashMismatch(pin.level(), pin.hash(), actual.get());
   }
 
   private static String difference(MethodSignature want, MethodSignature have) {
@@ -249,13 +295,5 @@ public final class RoutingDecider {
       parts.add(have.streamingKind() + ", expected " + want.streamingKind());
     }
     return String.join(", ", parts);
-  }
-
-  /** The fingerprint whose api hash appeared most recently (ties broken by hash, for determinism). */
-  private static Optional<ServiceFingerprint> newest(List<Known> candidates, Map<DescriptorHash, Instant> firstSeen) {
-    return candidates.stream()
-        .flatMap(k -> k.fingerprint().stream())
-        .max(Comparator.<ServiceFingerprint, Instant>comparing(f -> firstSeen.getOrDefault(f.api(), Instant.MIN))
-            .thenComparing(f -> f.api().value()));
   }
 }

@@ -1,53 +1,93 @@
 package dev.protomatch.decision;
 
+import dev.protomatch.descriptor.DescriptorHash;
 import dev.protomatch.descriptor.ServiceFingerprint;
 import dev.protomatch.policy.ServicePolicy;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * The decision for one service.
+ * The decision for one service: which builds are admitted, and per method which of them take its calls.
  *
- * @param expected the surface the route expects, when known: the newest build for {@code newest}, the
- *     pinned build once an endpoint serving it is known, the newest qualifying build for required methods
- * @param included endpoints for the service's cluster (its default route)
- * @param excluded every other endpoint claiming the service, each with its reason
- * @param methodEndpoints per method of the expected surface, the endpoints that serve that method with the
- *     same signature: builds excluded only for lacking <em>other</em> methods keep taking this method's
- *     calls, so a rolling upgrade keeps full capacity for methods every build has. With required methods
- *     and no qualifying build, methods of the newest known build still go to the builds that have them,
- *     and required methods no build has map to no endpoints (UNAVAILABLE, retryable). A schema pin sends
- *     every method to the pinned build only. Empty when no build is known.
+ * <p>The invariant every consumer may rely on: for every entry of {@link #routes()}, every build it names
+ * serves that method with the route's signature, and {@link #builds()} lists for each admitted build only
+ * endpoints of that build. Calls to a method without a route go to {@link #fallback()}, which is empty
+ * unless the policy is {@code fail-open} and nothing qualified.
+ *
+ * @param expected the newest admitted build (see {@link BuildOrder}), when any: the reference surface the
+ *     operator views and the change log compare against
+ * @param builds admitted builds by api hash, each with its live endpoints in address order
+ * @param routes per method some admitted build serves (and per required method), where its calls go
+ * @param fallback endpoints for calls to any other method of the service: empty (UNAVAILABLE, retryable)
+ *     unless {@link Outcome#NONE_QUALIFIED_FAIL_OPEN}
+ * @param excluded every endpoint claiming the service that takes none of its calls, each with its reason
  */
 public record ServiceDecision(
     ServicePolicy policy,
     Optional<ServiceFingerprint> expected,
-    List<RoutableEndpoint> included,
+    SortedMap<DescriptorHash, List<RoutableEndpoint>> builds,
+    SortedMap<String, MethodRoute> routes,
+    List<RoutableEndpoint> fallback,
     List<ExcludedEndpoint> excluded,
-    SortedMap<String, List<RoutableEndpoint>> methodEndpoints,
     Outcome outcome) {
 
   public ServiceDecision {
-    included = List.copyOf(included);
+    TreeMap<DescriptorHash, List<RoutableEndpoint>> buildCopy = new TreeMap<>();
+    builds.forEach((api, endpoints) -> buildCopy.put(api, List.copyOf(endpoints)));
+    builds = Collections.unmodifiableSortedMap(buildCopy);
+    routes = Collections.unmodifiableSortedMap(new TreeMap<>(routes));
+    fallback = List.copyOf(fallback);
     excluded = List.copyOf(excluded);
-    TreeMap<String, List<RoutableEndpoint>> copy = new TreeMap<>();
-    methodEndpoints.forEach((method, endpoints) -> copy.put(method, List.copyOf(endpoints)));
-    methodEndpoints = Collections.unmodifiableSortedMap(copy);
   }
 
   /** Whether endpoints qualified, and if none did, what was published instead. */
   public enum Outcome {
     QUALIFIED,
-    /** None qualified; nothing is published, callers get UNAVAILABLE (retryable). */
+    /**
+     * No build meets the expectation. Pins and {@code newest}: no call is routed (UNAVAILABLE, retryable).
+     * Required methods: each method still goes to the builds that serve it, required methods no build
+     * serves fail closed, so a policy applied before the build that brings its methods cuts nothing else.
+     */
     NONE_QUALIFIED_FAIL_CLOSED,
-    /** None qualified; every live endpoint claiming the service is published, unfiltered. */
+    /** None qualified; every live endpoint claiming the service takes every call, unfiltered. */
     NONE_QUALIFIED_FAIL_OPEN
   }
 
   public String service() {
     return policy.service();
+  }
+
+  /** The endpoints of these builds, in address order. */
+  public List<RoutableEndpoint> endpointsOf(Collection<DescriptorHash> apis) {
+    List<RoutableEndpoint> out = new ArrayList<>();
+    for (DescriptorHash api : apis) {
+      out.addAll(builds.getOrDefault(api, List.of()));
+    }
+    out.sort(Comparator.comparing(RoutableEndpoint::address));
+    return out;
+  }
+
+  /** Per routed method, the endpoints taking its calls (empty: the method fails closed). */
+  public SortedMap<String, List<RoutableEndpoint>> methodEndpoints() {
+    SortedMap<String, List<RoutableEndpoint>> out = new TreeMap<>();
+    routes.forEach((method, route) -> out.put(method, endpointsOf(route.builds())));
+    return out;
+  }
+
+  /** Every endpoint that takes some of the service's calls, in address order. */
+  public List<RoutableEndpoint> included() {
+    TreeSet<DescriptorHash> routed = new TreeSet<>();
+    routes.values().forEach(route -> routed.addAll(route.builds()));
+    List<RoutableEndpoint> out = new ArrayList<>(endpointsOf(routed));
+    out.addAll(fallback);
+    out.sort(Comparator.comparing(RoutableEndpoint::address));
+    return out;
   }
 }

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
  * <p>The algorithm prefix lets a later format coexist with this one in config files and registrations
  * without ambiguity; today only {@code sha256} exists.
  */
-public record DescriptorHash(String value) {
+public record DescriptorHash(String value) implements Comparable<DescriptorHash> {
   private static final String PREFIX = "sha256:";
   private static final Pattern FORMAT = Pattern.compile("sha256:[0-9a-f]{64}");
 
@@ -37,6 +37,11 @@ public record DescriptorHash(String value) {
   /** The first {@code n} hex digits with the prefix, for log lines and tables. */
   public String abbreviated(int n) {
     return value.substring(0, Math.min(value.length(), PREFIX.length() + n));
+  }
+
+  @Override
+  public int compareTo(DescriptorHash other) {
+    return value.compareTo(other.value);
   }
 
   @Override

@@ -1,6 +1,5 @@
 package dev.protomatch.registry;
 
-import dev.protomatch.descriptor.DescriptorHash;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -13,7 +12,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 
 /**
  * The embedded registry: one process, state in memory, lost on restart (registrations come back with the
@@ -30,8 +28,6 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   private final Map<EndpointAddress, EndpointState> statics = new HashMap<>();
   private final Map<String, EndpointAddress> addressByLease = new HashMap<>();
   private final Map<String, Integer> registeredByClient = new HashMap<>();
-  private final Map<DescriptorHash, Integer> apiRefCounts = new HashMap<>();
-  private final Map<DescriptorHash, Instant> apiFirstSeen = new HashMap<>();
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private long version;
   private long nextGeneration = 1;
@@ -60,7 +56,7 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
       EndpointState state = new EndpointState(generation, registration.address(), EndpointSource.REGISTRATION,
           registration.locality(), new TreeMap<>(registration.labels()), registration.weight(),
           new TreeMap<>(advertised), Optional.of(lease), registration.client(), now, probe);
-      put(registered, state, now);
+      put(registered, state);
       addressByLease.put(lease.id(), registration.address());
       changed();
     }
@@ -121,7 +117,7 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
         }
         put(statics, new EndpointState(nextGeneration++, entry.getKey(), EndpointSource.STATIC, Locality.UNKNOWN,
             new TreeMap<>(), 1, new TreeMap<>(advertised), Optional.empty(), "", now,
-            previous == null ? ProbeState.NOT_PROBED : previous.probe()), now);
+            previous == null ? ProbeState.NOT_PROBED : previous.probe()));
         changed = true;
       }
       if (!changed) {
@@ -134,14 +130,13 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
 
   @Override
   public void recordProbe(EndpointAddress address, long generation, ProbeState outcome) {
-    Instant now = clock.instant();
     synchronized (lock) {
       Map<EndpointAddress, EndpointState> map = registered.containsKey(address) ? registered : statics;
       EndpointState state = map.get(address);
       if (state == null || state.generation() != generation || state.probe().equals(outcome)) {
         return;
       }
-      put(map, state.withProbe(outcome), now);
+      put(map, state.withProbe(outcome));
       changed();
     }
     notifyListeners();
@@ -188,7 +183,7 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
       if (snapshot.version() != version) {
         TreeMap<EndpointAddress, EndpointState> endpoints = new TreeMap<>(statics);
         endpoints.putAll(registered); // a registration at a static address carries more: it wins
-        snapshot = new RegistryState(version, endpoints, apiFirstSeen);
+        snapshot = new RegistryState(version, endpoints);
       }
       return snapshot;
     }
@@ -199,21 +194,13 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
     listeners.add(onChange);
   }
 
-  private void put(Map<EndpointAddress, EndpointState> map, EndpointState state, Instant now) {
+  private void put(Map<EndpointAddress, EndpointState> map, EndpointState state) {
     EndpointState previous = map.put(state.address(), state);
     if (map == registered) {
       if (previous != null) {
         countClient(previous.client(), -1);
       }
       countClient(state.client(), 1);
-    }
-    // Acquire before release: a hash both records carry must keep its first-seen time.
-    forEachApiHash(state, hash -> {
-      apiRefCounts.merge(hash, 1, Integer::sum);
-      apiFirstSeen.putIfAbsent(hash, now);
-    });
-    if (previous != null) {
-      forEachApiHash(previous, this::release);
     }
   }
 
@@ -222,28 +209,11 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
     if (previous != null && map == registered) {
       countClient(previous.client(), -1);
     }
-    if (previous != null) {
-      forEachApiHash(previous, this::release);
-    }
   }
 
   private void countClient(String client, int delta) {
     if (registeredByClient.merge(client, delta, Integer::sum) <= 0) {
       registeredByClient.remove(client);
-    }
-  }
-
-  private void release(DescriptorHash hash) {
-    if (apiRefCounts.merge(hash, -1, Integer::sum) <= 0) {
-      apiRefCounts.remove(hash);
-      apiFirstSeen.remove(hash);
-    }
-  }
-
-  private static void forEachApiHash(EndpointState state, Consumer<DescriptorHash> action) {
-    state.advertised().values().forEach(a -> a.api().ifPresent(action));
-    if (state.probe() instanceof ProbeState.Probed probed) {
-      probed.services().values().forEach(f -> action.accept(f.api()));
     }
   }
 

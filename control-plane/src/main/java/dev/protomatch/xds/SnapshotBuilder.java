@@ -31,8 +31,15 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import dev.protomatch.decision.MethodRoute;
+import dev.protomatch.descriptor.DescriptorHash;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.SortedSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -41,16 +48,26 @@ import java.util.TreeMap;
  * Builds xDS resources from a routing decision: a pure function, so what clients receive follows from the
  * decision alone and is tested without a server.
  *
- * <p>Per service with cluster name {@code C}: cluster {@code C} (EDS over ADS) holds the included
- * endpoints. For each method whose eligible endpoints differ from those, cluster {@code C/Method} holds
- * exactly the endpoints serving that method compatibly, and an exact-path route sends
- * {@code /pkg.Service/Method} there; all other calls of the service take the {@code /pkg.Service/} prefix
- * route to {@code C}. A service no endpoint qualifies for keeps its routes and an empty assignment, so
- * callers get UNAVAILABLE (retryable), never UNIMPLEMENTED.
+ * <p>Clusters are keyed by the <em>set of builds</em> that take a method's calls, not by method: per
+ * service with cluster name {@code C}, cluster {@link #buildSetCluster C~<digest of the builds' api
+ * hashes>} holds exactly the endpoints of those builds, and the exact-path route for
+ * {@code /pkg.Service/Method} leads to the cluster of the builds serving that method. Hence:
+ * <ul>
+ *   <li>a cluster's name fixes which builds it can ever hold, so whatever mix of older and newer routes,
+ *       clusters and assignments a client holds, a route for a method never leads to a build without it;
+ *   <li>an endpoint of an existing build joining or leaving changes assignments only, never a route;
+ *   <li>one build gives one cluster with endpoints, a rollout usually two.
+ * </ul>
+ * Calls to any other method of the service take the {@code /pkg.Service/} prefix route to cluster
+ * {@code C}, which is empty (UNAVAILABLE, retryable) unless the decision fell open.
  *
  * <p>Proxyless gRPC clients get, per service, an API listener and a route configuration both named
  * {@code C} (the client dials {@code xds:///C}). Envoy sidecars get one listener,
  * {@value #ENVOY_LISTENER}, on the configured address, routing every service by path.
+ *
+ * <p>Weights: every endpoint carries its registered weight and every locality the sum of its endpoints'
+ * (Envoy reads endpoint weights, gRPC locality weights; gRFC A27). Sums are taken in 64 bits; when an
+ * assignment's total would not fit xDS's uint32, every weight is divided by the same factor (at least 1).
  */
 public final class SnapshotBuilder {
   public static final String ENVOY_LISTENER = "protomatch-egress";
@@ -67,8 +84,23 @@ public final class SnapshotBuilder {
     this.envoyListenerPort = envoyListenerPort;
   }
 
-  public static String methodCluster(String cluster, String method) {
-    return cluster + "/" + method;
+  /**
+   * The name of the cluster holding the endpoints of exactly {@code builds} of the service whose policy
+   * names {@code cluster}: {@code cluster~} and 12 hex digits of a SHA-256 over the sorted api hashes. The
+   * same builds always give the same name, in every process.
+   */
+  public static String buildSetCluster(String cluster, SortedSet<DescriptorHash> builds) {
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform must provide SHA-256", e);
+    }
+    for (DescriptorHash build : builds) {
+      sha256.update(build.value().getBytes(StandardCharsets.US_ASCII));
+      sha256.update((byte) '\n');
+    }
+    return cluster + "~" + HexFormat.of().formatHex(sha256.digest(), 0, 6);
   }
 
   public XdsResources build(RoutingDecision decision, NodeKind kind) {
@@ -82,18 +114,16 @@ public final class SnapshotBuilder {
     for (ServiceDecision service : decision.services().values()) {
       String cluster = service.policy().cluster();
       clusters.put(cluster, cluster(cluster, kind));
-      endpoints.put(cluster, assignment(cluster, service.included()));
+      endpoints.put(cluster, assignment(cluster, service.fallback()));
       List<Route> serviceRoutes = new ArrayList<>();
-      HashSet<RoutableEndpoint> included = new HashSet<>(service.included());
-      service.methodEndpoints().forEach((method, methodEndpoints) -> {
-        if (new HashSet<>(methodEndpoints).equals(included)) {
-          return;
+      for (MethodRoute method : service.routes().values()) {
+        String target = method.builds().isEmpty() ? cluster : buildSetCluster(cluster, method.builds());
+        if (!clusters.containsKey(target)) {
+          clusters.put(target, cluster(target, kind));
+          endpoints.put(target, assignment(target, service.endpointsOf(method.builds())));
         }
-        String methodCluster = methodCluster(cluster, method);
-        clusters.put(methodCluster, cluster(methodCluster, kind));
-        endpoints.put(methodCluster, assignment(methodCluster, methodEndpoints));
-        serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method), methodCluster));
-      });
+        serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method.method()), target));
+      }
       Route prefix = route(RouteMatch.newBuilder().setPrefix("/" + service.service() + "/"), cluster);
       if (kind == NodeKind.PROXYLESS) {
         serviceRoutes.add(prefix);
@@ -137,28 +167,35 @@ public final class SnapshotBuilder {
     return cluster.build();
   }
 
+  /** Largest value of xDS's uint32 weights. */
+  static final long MAX_WEIGHT_SUM = 0xFFFF_FFFFL;
+
   private static ClusterLoadAssignment assignment(String cluster, List<RoutableEndpoint> endpoints) {
     Map<Locality, List<RoutableEndpoint>> byLocality = new TreeMap<>(
-        java.util.Comparator.comparing(Locality::region).thenComparing(Locality::zone).thenComparing(Locality::subZone));
+        Comparator.comparing(Locality::region).thenComparing(Locality::zone).thenComparing(Locality::subZone));
+    long total = 0;
     for (RoutableEndpoint endpoint : endpoints) {
       byLocality.computeIfAbsent(endpoint.locality(), l -> new ArrayList<>()).add(endpoint);
+      total += Math.max(1, endpoint.weight());
     }
+    long divisor = Math.max(1, (total + MAX_WEIGHT_SUM - 1) / MAX_WEIGHT_SUM);
     ClusterLoadAssignment.Builder assignment = ClusterLoadAssignment.newBuilder().setClusterName(cluster);
     byLocality.forEach((locality, members) -> {
       LocalityLbEndpoints.Builder group = LocalityLbEndpoints.newBuilder()
           .setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder()
               .setRegion(locality.region()).setZone(locality.zone()).setSubZone(locality.subZone()));
-      int weight = 0;
+      long sum = 0;
       for (RoutableEndpoint endpoint : members) {
+        long weight = Math.max(1, Math.max(1, endpoint.weight()) / divisor);
         group.addLbEndpoints(LbEndpoint.newBuilder()
             .setEndpoint(Endpoint.newBuilder().setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
                 .setSocketAddress(SocketAddress.newBuilder()
                     .setAddress(endpoint.address().host()).setPortValue(endpoint.address().port()))))
-            .setLoadBalancingWeight(UInt32Value.of(endpoint.weight())));
-        weight += endpoint.weight();
+            .setLoadBalancingWeight(UInt32Value.of((int) weight)));
+        sum += weight;
       }
       // gRPC ignores localities without a weight (gRFC A27), so every locality carries its endpoints' sum.
-      assignment.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of(weight)));
+      assignment.addEndpoints(group.setLoadBalancingWeight(UInt32Value.of((int) Math.min(sum, MAX_WEIGHT_SUM))));
     });
     return assignment.build();
   }

@@ -79,7 +79,7 @@ class DecisionChangeLogTest {
     for (EndpointState endpoint : endpoints) {
       map.put(endpoint.address(), endpoint);
     }
-    return new RegistryState(1, map, Map.of());
+    return new RegistryState(1, map);
   }
 
   private static EndpointState endpoint(int port, ServiceFingerprint build) {

@@ -16,6 +16,7 @@ import dev.protomatch.probe.ReflectionException;
 import dev.protomatch.probe.ReflectionProber;
 import dev.protomatch.probe.ReflectionProtocol;
 import dev.protomatch.registration.RegistrationService;
+import dev.protomatch.testing.Decisions;
 import dev.protomatch.registry.Advertisement;
 import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointRegistration;
@@ -332,8 +333,7 @@ class ProtomatchMetricsTest {
     for (int i = 0; i < included; i++) {
       endpoints.add(new RoutableEndpoint(address(100 + i), Locality.UNKNOWN, 1, Optional.empty()));
     }
-    ServiceDecision decision = new ServiceDecision(policy, Optional.empty(), endpoints, excluded, new TreeMap<>(),
-        included > 0 ? ServiceDecision.Outcome.QUALIFIED : ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_CLOSED);
+    ServiceDecision decision = Decisions.oneBuild(policy, endpoints, excluded, "SayHello");
     return new RoutingDecision(T0, 1, new TreeMap<>(Map.of(service, decision)));
   }
 

@@ -45,7 +45,6 @@ class RoutingDeciderTest {
   private final ServiceFingerprint greeterV1 = Fingerprints.greeterV1();
   private final ServiceFingerprint greeterV2 = Fingerprints.greeterV2();
   private final List<EndpointState> endpoints = new ArrayList<>();
-  private final Map<DescriptorHash, Instant> firstSeen = new HashMap<>();
 
   @Test
   void excludesEndpointMissingRequiredMethod() {
@@ -78,7 +77,7 @@ class RoutingDeciderTest {
     probed(V1, greeterV1);
     probed(V2, greeterV2);
 
-    ServiceDecision decision = decide(requiring("SayHello", "SayHelloAgain"));
+    ServiceDecision decision = decide(new Expectation.Newest());
 
     assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V1, V2);
     assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V2);
@@ -109,13 +108,14 @@ class RoutingDeciderTest {
   }
 
   @Test
-  void pinnedApiHashStillLetsOtherBuildsServeMethodsWithSameSignature() {
+  void pinnedApiHashSendsEvenSharedMethodsOnlyToThePinnedBuild() {
     probed(V1, greeterV1);
     probed(V2, greeterV2);
 
     ServiceDecision decision = decide(new Expectation.PinnedHash(HashLevel.API, greeterV2.api()));
 
-    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V1, V2);
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V2);
+    assertThat(decision.builds()).containsOnlyKeys(greeterV2.api());
   }
 
   @Test
@@ -129,23 +129,44 @@ class RoutingDeciderTest {
   }
 
   @Test
-  void newestFollowsTheBuildFirstSeenLast() {
-    probed(V1, greeterV1);
+  void newestRoutesEachMethodToEveryBuildServingItWhateverTheOrderTheyCameIn() {
     probed(V2, greeterV2);
-    firstSeen.put(greeterV1.api(), NOW.minus(Duration.ofDays(3)));
-    firstSeen.put(greeterV2.api(), NOW.minus(Duration.ofMinutes(5)));
+    endpoints.add(endpoint(V1, Advertisement.of(greeterV1), probedState(greeterV1), NOW.plusSeconds(30),
+        NOW.plusSeconds(3600))); // the old build restarted long after the new one
 
     ServiceDecision decision = decide(new Expectation.Newest());
 
     assertThat(decision.expected()).contains(greeterV2);
-    assertThat(addresses(decision.included())).containsExactly(V2);
-    assertThat(decision.excluded().get(0).reason().describe()).isEqualTo("missing methods [SayHelloAgain]");
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V1, V2);
+    assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V2);
+    assertThat(decision.fallback()).isEmpty();
+  }
+
+  @Test
+  void requiredMethodsExcludeBuildsLackingOneFromEveryMethod() {
+    probed(V1, greeterV1);
+    probed(V2, greeterV2);
+
+    ServiceDecision decision = decide(requiring("SayHelloAgain"));
+
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V2);
+    assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V2);
+  }
+
+  @Test
+  void hashOnlyAdvertisementTakesTheSurfaceAnotherEndpointShowedForTheSameApiHash() {
+    probed(V2, greeterV2);
+    endpoints.add(endpoint(V2_B, new Advertisement("demo.Greeter", Optional.of(greeterV2.api()), Optional.empty(),
+        Optional.empty()), ProbeState.NOT_PROBED, NOW.plusSeconds(30)));
+
+    ServiceDecision decision = decide(new Expectation.Newest());
+
+    assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V2, V2_B);
   }
 
   @Test
   void newestFallsBackToOlderBuildWhenNewerIsGone() {
     probed(V1, greeterV1);
-    firstSeen.put(greeterV1.api(), NOW.minus(Duration.ofDays(3)));
 
     ServiceDecision decision = decide(new Expectation.Newest());
 
@@ -153,40 +174,36 @@ class RoutingDeciderTest {
   }
 
   @Test
-  void newestExcludesBuildWithSameMethodButOtherRequestType() {
-    ServiceFingerprint changed = new ServiceFingerprint("demo.Greeter", greeterV1.api(), greeterV1.schema(),
-        new TreeMap<>(Map.of("SayHello", new dev.protomatch.descriptor.MethodSignature(
-            "SayHello", "demo.OtherRequest", "demo.HelloReply", false, false))));
+  void newestRoutesAMethodWhoseSignatureChangedByTheNewerBuildsSignature() {
+    ServiceFingerprint changed = fingerprint(Map.of("SayHello", new dev.protomatch.descriptor.MethodSignature(
+        "SayHello", "demo.OtherRequest", "demo.HelloReply", false, false)));
     probed(V1, changed);
     probed(V2, greeterV2);
-    firstSeen.put(greeterV1.api(), NOW.minus(Duration.ofDays(3)));
-    firstSeen.put(greeterV2.api(), NOW);
 
     ServiceDecision decision = decide(new Expectation.Newest());
 
-    assertThat(decision.excluded().get(0).reason().describe()).isEqualTo(
-        "missing methods [SayHelloAgain]");
+    assertThat(decision.excluded()).singleElement().satisfies(excluded -> assertThat(excluded.reason().describe())
+        .isEqualTo("incompatible methods [SayHello: request demo.OtherRequest, expected demo.HelloRequest]"));
     assertThat(decision.methodEndpoints().get("SayHello")).extracting(RoutableEndpoint::address).containsExactly(V2);
   }
 
   @Test
-  void newestExcludesBuildWhoseMethodsHaveOtherSignaturesNamingTheDifference() {
+  void aBuildWithAChangedSignatureKeepsTheMethodsItSharesWithTheNewerBuild() {
     java.util.SortedMap<String, dev.protomatch.descriptor.MethodSignature> methods = new TreeMap<>(greeterV2.methods());
     methods.put("SayHello", new dev.protomatch.descriptor.MethodSignature(
         "SayHello", "demo.OtherRequest", "demo.HelloReply", false, true));
-    ServiceFingerprint reshaped = new ServiceFingerprint("demo.Greeter", greeterV1.api(), greeterV1.schema(), methods);
-    probed(V1, reshaped);
+    methods.put("SayGoodbye", new dev.protomatch.descriptor.MethodSignature(
+        "SayGoodbye", "demo.HelloRequest", "demo.HelloReply", false, false));
+    ServiceFingerprint newer = fingerprint(methods);
+    probed(V1, newer);
     probed(V2, greeterV2);
-    firstSeen.put(greeterV1.api(), NOW.minus(Duration.ofDays(3)));
-    firstSeen.put(greeterV2.api(), NOW);
 
     ServiceDecision decision = decide(new Expectation.Newest());
 
-    assertThat(decision.excluded().get(0).reason().code()).isEqualTo("incompatible_methods");
-    assertThat(decision.excluded().get(0).reason().describe()).isEqualTo("incompatible methods [SayHello: request"
-        + " demo.OtherRequest, expected demo.HelloRequest, server_streaming, expected unary]");
+    assertThat(decision.excluded()).isEmpty();
     assertThat(addresses(decision.methodEndpoints().get("SayHelloAgain"))).containsExactly(V1, V2);
-    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V2);
+    assertThat(addresses(decision.methodEndpoints().get("SayHello"))).containsExactly(V1);
+    assertThat(decision.routes().get("SayHello").signature().orElseThrow().streamingKind()).isEqualTo("server_streaming");
   }
 
   @Test
@@ -264,12 +281,24 @@ class RoutingDeciderTest {
   }
 
   @Test
-  void failClosedPublishesNothingWhenNoEndpointQualifies() {
+  void failClosedLeavesARequiredMethodNoBuildServesWithoutEndpoints() {
     probed(V1, greeterV1);
 
     ServiceDecision decision = decide(requiring("SayHelloAgain"));
 
+    assertThat(decision.methodEndpoints().get("SayHelloAgain")).isEmpty();
+    assertThat(decision.fallback()).isEmpty();
+    assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_CLOSED);
+  }
+
+  @Test
+  void failClosedPinnedToAnAbsentBuildRoutesNothing() {
+    probed(V1, greeterV1);
+
+    ServiceDecision decision = decide(new Expectation.PinnedHash(HashLevel.API, greeterV2.api()));
+
     assertThat(decision.included()).isEmpty();
+    assertThat(decision.routes()).isEmpty();
     assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_CLOSED);
   }
 
@@ -293,7 +322,8 @@ class RoutingDeciderTest {
         WhenNoneQualify.FAIL_OPEN, WithoutReflection.TRUST_ADVERTISED, List.of()));
 
     assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_OPEN);
-    assertThat(addresses(decision.included())).containsExactly(V1);
+    assertThat(addresses(decision.fallback())).containsExactly(V1);
+    assertThat(decision.routes()).isEmpty();
   }
 
   @Test
@@ -338,7 +368,7 @@ class RoutingDeciderTest {
   private RegistryState state() {
     TreeMap<EndpointAddress, EndpointState> map = new TreeMap<>();
     endpoints.forEach(e -> map.put(e.address(), e));
-    return new RegistryState(7, map, firstSeen);
+    return new RegistryState(7, map);
   }
 
   private void probed(EndpointAddress address, ServiceFingerprint fingerprint) {
@@ -356,9 +386,21 @@ class RoutingDeciderTest {
 
   private static EndpointState endpoint(EndpointAddress address, Advertisement advertisement, ProbeState probe,
                                         Instant leaseExpiry) {
+    return endpoint(address, advertisement, probe, leaseExpiry, NOW);
+  }
+
+  private static EndpointState endpoint(EndpointAddress address, Advertisement advertisement, ProbeState probe,
+                                        Instant leaseExpiry, Instant registeredAt) {
     return new EndpointState(address.port(), address, EndpointSource.REGISTRATION, Locality.UNKNOWN, new TreeMap<>(),
         1, new TreeMap<>(Map.of(advertisement.service(), advertisement)),
-        Optional.of(new Lease("lease-" + address.port(), Duration.ofSeconds(30), leaseExpiry)), "agent", NOW, probe);
+        Optional.of(new Lease("lease-" + address.port(), Duration.ofSeconds(30), leaseExpiry)), "agent",
+        registeredAt, probe);
+  }
+
+  /** A build of demo.Greeter with these methods, its hashes made up from them (an api hash names one surface). */
+  private static ServiceFingerprint fingerprint(Map<String, dev.protomatch.descriptor.MethodSignature> methods) {
+    DescriptorHash hash = DescriptorHash.parse(String.format("sha256:%064x", new TreeMap<>(methods).hashCode() & 0xFFFFFFFFL));
+    return new ServiceFingerprint("demo.Greeter", hash, hash, new TreeMap<>(methods));
   }
 
   private static List<EndpointAddress> addresses(List<RoutableEndpoint> endpoints) {

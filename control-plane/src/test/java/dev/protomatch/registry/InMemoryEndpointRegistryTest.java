@@ -100,20 +100,6 @@ class InMemoryEndpointRegistryTest {
   }
 
   @Test
-  void firstSeenTimeOfApiHashSurvivesWhileAnyEndpointCarriesIt() {
-    registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV1())), TTL);
-    var seen = registry.state().apiFirstSeen().get(Fingerprints.greeterV1().api());
-    clock.advance(Duration.ofMinutes(1));
-    registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV1())), TTL);
-    registry.register(registration(new EndpointAddress("127.0.0.1", 50052),
-        Advertisement.of(Fingerprints.greeterV2())), TTL);
-
-    assertThat(registry.state().apiFirstSeen())
-        .containsEntry(Fingerprints.greeterV1().api(), seen)
-        .containsEntry(Fingerprints.greeterV2().api(), clock.instant());
-  }
-
-  @Test
   void staticEndpointsKeepProbeResultsAcrossReplacement() {
     registry.replaceStaticEndpoints(Map.of(ADDRESS, Set.of("demo.Greeter")));
     registry.recordProbe(ADDRESS, registry.state().endpoints().get(ADDRESS).generation(), probedV1());

@@ -2,7 +2,10 @@ package dev.protomatch.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.protomatch.decision.MethodRoute;
 import dev.protomatch.decision.RoutableEndpoint;
+import dev.protomatch.descriptor.DescriptorHash;
+import dev.protomatch.testing.Decisions;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.policy.Expectation;
@@ -28,6 +31,8 @@ class SnapshotBuilderTest {
   private static final RoutableEndpoint V1 = endpoint(50051, new Locality("eu", "eu-1a", ""), 1);
   private static final RoutableEndpoint V2_A = endpoint(50052, new Locality("eu", "eu-1a", ""), 1);
   private static final RoutableEndpoint V2_B = endpoint(50053, new Locality("eu", "eu-1b", ""), 3);
+  private static final DescriptorHash V1_BUILD = Decisions.build(1);
+  private static final DescriptorHash V2_BUILD = Decisions.build(2);
 
   private final SnapshotBuilder builder = new SnapshotBuilder("127.0.0.1", 15001);
 
@@ -44,16 +49,62 @@ class SnapshotBuilderTest {
   }
 
   @Test
-  void methodServedByMoreBuildsGetsItsOwnClusterAndExactPathRoute() {
+  void eachMethodIsRoutedToTheClusterOfTheBuildsServingIt() {
     XdsResources resources = builder.build(fieldScenario(), NodeKind.PROXYLESS);
 
-    assertThat(resources.clusters()).extracting(Cluster::getName)
-        .containsExactly("demo-greeter", "demo-greeter/SayHello");
-    assertThat(endpoints(resources, "demo-greeter/SayHello")).containsExactlyInAnyOrder(50051, 50052, 50053);
-    assertThat(endpoints(resources, "demo-greeter")).containsExactlyInAnyOrder(50052, 50053);
+    String both = SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V1_BUILD, V2_BUILD)));
+    String v2 = SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V2_BUILD)));
+    assertThat(resources.clusters()).extracting(Cluster::getName).containsExactlyInAnyOrder("demo-greeter", both, v2);
+    assertThat(endpoints(resources, both)).containsExactlyInAnyOrder(50051, 50052, 50053);
+    assertThat(endpoints(resources, v2)).containsExactlyInAnyOrder(50052, 50053);
+    assertThat(endpoints(resources, "demo-greeter")).isEmpty();
     List<Route> routes = resources.routes().get(0).getVirtualHosts(0).getRoutesList();
     assertThat(routes).extracting(r -> r.getMatch().getPath() + r.getMatch().getPrefix() + " -> " + r.getRoute().getCluster())
-        .containsExactly("/demo.Greeter/SayHello -> demo-greeter/SayHello", "/demo.Greeter/ -> demo-greeter");
+        .containsExactly("/demo.Greeter/SayHello -> " + both, "/demo.Greeter/SayHelloAgain -> " + v2,
+            "/demo.Greeter/ -> demo-greeter");
+  }
+
+  @Test
+  void buildSetClusterNamesDependOnTheSetOnlyAndCarryNoDots() {
+    String name = SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V2_BUILD, V1_BUILD)));
+
+    assertThat(name).isEqualTo(SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V1_BUILD, V2_BUILD))))
+        .matches("demo-greeter~[0-9a-f]{12}")
+        .isNotEqualTo(SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V2_BUILD))));
+  }
+
+  @Test
+  void anEndpointJoiningAnExistingBuildChangesAssignmentsOnly() {
+    XdsResources before = builder.build(fieldScenario(), NodeKind.PROXYLESS);
+    XdsResources after = builder.build(fieldScenario(endpoint(50054, Locality.UNKNOWN, 1)), NodeKind.PROXYLESS);
+
+    assertThat(after.routes()).isEqualTo(before.routes());
+    assertThat(after.clusters()).isEqualTo(before.clusters());
+    assertThat(after.listeners()).isEqualTo(before.listeners());
+    assertThat(after.endpoints()).isNotEqualTo(before.endpoints());
+  }
+
+  @Test
+  void weightsTooLargeForUint32AreScaledDownTogether() {
+    RoutableEndpoint heavy = endpoint(50061, Locality.UNKNOWN, Integer.MAX_VALUE);
+    RoutableEndpoint heavier = endpoint(50062, Locality.UNKNOWN, Integer.MAX_VALUE);
+    RoutableEndpoint heaviest = endpoint(50063, Locality.UNKNOWN, Integer.MAX_VALUE);
+    RoutableEndpoint light = endpoint(50064, new Locality("eu", "eu-1b", ""), 1);
+    ServiceDecision service = Decisions.oneBuild(policy(), List.of(heavy, heavier, heaviest, light), List.of(),
+        "SayHello");
+
+    ClusterLoadAssignment cla = builder.build(decision(service), NodeKind.PROXYLESS).endpoints().stream()
+        .filter(c -> !c.getClusterName().equals("demo-greeter")).findFirst().orElseThrow();
+
+    long localitySum = cla.getEndpointsList().stream()
+        .mapToLong(l -> Integer.toUnsignedLong(l.getLoadBalancingWeight().getValue())).sum();
+    assertThat(localitySum).isLessThanOrEqualTo(0xFFFF_FFFFL);
+    assertThat(cla.getEndpointsList()).allSatisfy(locality -> assertThat(locality.getLbEndpointsList().stream()
+        .mapToLong(e -> Integer.toUnsignedLong(e.getLoadBalancingWeight().getValue())).sum())
+        .isEqualTo(Integer.toUnsignedLong(locality.getLoadBalancingWeight().getValue())));
+    assertThat(cla.getEndpointsList()).flatExtracting(l -> l.getLbEndpointsList())
+        .extracting(e -> e.getLoadBalancingWeight().getValue())
+        .containsExactly(Integer.MAX_VALUE / 2, Integer.MAX_VALUE / 2, Integer.MAX_VALUE / 2, 1);
   }
 
   @Test
@@ -75,20 +126,21 @@ class SnapshotBuilderTest {
   }
 
   @Test
-  void serviceNoEndpointQualifiesForKeepsItsRouteWithAnEmptyAssignment() {
-    ServiceDecision none = new ServiceDecision(policy(), Optional.empty(), List.of(), List.of(), new TreeMap<>(),
-        ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_CLOSED);
+  void serviceNoEndpointQualifiesForRoutesEveryCallToAnEmptyAssignment() {
+    ServiceDecision none = Decisions.oneBuild(policy(), List.of(), List.of(), "SayHello");
 
     XdsResources resources = builder.build(decision(none), NodeKind.PROXYLESS);
 
     assertThat(resources.endpoints()).singleElement().satisfies(cla -> assertThat(cla.getEndpointsList()).isEmpty());
-    assertThat(resources.routes().get(0).getVirtualHosts(0).getRoutesList()).hasSize(1);
+    assertThat(resources.routes().get(0).getVirtualHosts(0).getRoutesList())
+        .extracting(r -> r.getRoute().getCluster()).containsOnly("demo-greeter");
   }
 
   @Test
   void localitiesGroupEndpointsAndWeighTheirSum() {
     ClusterLoadAssignment cla = builder.build(fieldScenario(), NodeKind.PROXYLESS).endpoints().stream()
-        .filter(c -> c.getClusterName().equals("demo-greeter")).findFirst().orElseThrow();
+        .filter(c -> c.getClusterName().equals(SnapshotBuilder.buildSetCluster("demo-greeter", new TreeSet<>(List.of(V2_BUILD)))))
+        .findFirst().orElseThrow();
 
     assertThat(cla.getEndpointsList()).extracting(l -> l.getLocality().getZone() + "=" + l.getLoadBalancingWeight().getValue())
         .containsExactly("eu-1a=1", "eu-1b=3");
@@ -99,10 +151,15 @@ class SnapshotBuilderTest {
     assertThat(builder.build(fieldScenario(), NodeKind.ENVOY)).isEqualTo(builder.build(fieldScenario(), NodeKind.ENVOY));
   }
 
-  private static RoutingDecision fieldScenario() {
-    TreeMap<String, List<RoutableEndpoint>> methods = new TreeMap<>(Map.of(
-        "SayHello", List.of(V1, V2_A, V2_B), "SayHelloAgain", List.of(V2_A, V2_B)));
-    return decision(new ServiceDecision(policy(), Optional.empty(), List.of(V2_A, V2_B), List.of(), methods,
+  /** v1 (SayHello) and v2 (SayHello, SayHelloAgain) both live; {@code moreV2} join build v2. */
+  private static RoutingDecision fieldScenario(RoutableEndpoint... moreV2) {
+    List<RoutableEndpoint> v2 = new java.util.ArrayList<>(List.of(V2_A, V2_B));
+    v2.addAll(List.of(moreV2));
+    TreeMap<DescriptorHash, List<RoutableEndpoint>> builds = new TreeMap<>(Map.of(V1_BUILD, List.of(V1), V2_BUILD, v2));
+    TreeMap<String, MethodRoute> routes = new TreeMap<>(Map.of(
+        "SayHello", new MethodRoute("SayHello", Optional.empty(), new TreeSet<>(List.of(V1_BUILD, V2_BUILD))),
+        "SayHelloAgain", new MethodRoute("SayHelloAgain", Optional.empty(), new TreeSet<>(List.of(V2_BUILD)))));
+    return decision(new ServiceDecision(policy(), Optional.empty(), builds, routes, List.of(), List.of(),
         ServiceDecision.Outcome.QUALIFIED));
   }
 

@@ -7,6 +7,7 @@ import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.policy.Expectation;
 import dev.protomatch.policy.ServicePolicy;
+import dev.protomatch.testing.Decisions;
 import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.Locality;
 import io.envoyproxy.controlplane.cache.Resources;
@@ -71,8 +72,7 @@ class SnapshotPublisherTest {
     ServicePolicy policy = new ServicePolicy("demo.Greeter", "demo-greeter",
         new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello"))),
         ServicePolicy.WhenNoneQualify.FAIL_CLOSED, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of());
-    ServiceDecision service = new ServiceDecision(policy, Optional.empty(), List.of(endpoint), List.of(), new TreeMap<>(),
-        ServiceDecision.Outcome.QUALIFIED);
+    ServiceDecision service = Decisions.oneBuild(policy, List.of(endpoint), List.of(), "SayHello");
     return new RoutingDecision(Instant.EPOCH, port, new TreeMap<>(Map.of("demo.Greeter", service)));
   }
 }
