@@ -12,6 +12,7 @@ import dev.protomatch.policy.Settings;
 import dev.protomatch.registry.Advertisement;
 import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointRegistration;
+import dev.protomatch.registry.IpLiterals;
 import dev.protomatch.registry.Locality;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -44,9 +45,14 @@ final class RegistrationValidator {
       throw invalid("endpoint.host is required");
     }
     if (endpoint.getPort() < 1 || endpoint.getPort() > 65535) {
-      throw invalid("endpoint.port must be within 1..65535, got " + endpoint.getPort());
+      throw invalid("endpoint.port must be within 1..65535, got " + Integer.toUnsignedString(endpoint.getPort()));
     }
-    EndpointAddress address = new EndpointAddress(endpoint.getHost(), endpoint.getPort());
+    EndpointAddress address = new EndpointAddress(host(endpoint.getHost()), endpoint.getPort());
+    long weight = endpoint.getWeight() == 0 ? 1 : Integer.toUnsignedLong(endpoint.getWeight());
+    if (weight > EndpointRegistration.MAX_WEIGHT) {
+      throw invalid("endpoint.weight must be within 1.." + EndpointRegistration.MAX_WEIGHT + " (0 means 1), got "
+          + weight);
+    }
     if (endpoint.getServicesCount() == 0) {
       throw invalid("endpoint.services must list at least one service");
     }
@@ -66,8 +72,30 @@ final class RegistrationValidator {
     }
     Locality locality = new Locality(endpoint.getLocality().getRegion(), endpoint.getLocality().getZone(),
         endpoint.getLocality().getSubZone());
-    return new EndpointRegistration(address, locality, endpoint.getLabelsMap(),
-        endpoint.getWeight() == 0 ? 1 : endpoint.getWeight(), advertisements, client);
+    return new EndpointRegistration(address, locality, endpoint.getLabelsMap(), (int) weight, advertisements, client);
+  }
+
+  /**
+   * The canonical form of an IP literal (so {@code ::1} and {@code 0:0:0:0:0:0:0:1} are one endpoint).
+   * Host names are refused rather than resolved: the address goes into EDS as is, and proxyless clients
+   * accept only IP addresses there; nor can protomatch know which of a name's addresses this process is.
+   */
+  private static String host(String text) throws StatusException {
+    String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+    if (host.indexOf('%') >= 0) {
+      throw invalid("endpoint.host: '" + text + "' has a zone index; register an address other hosts can reach"
+          + " (not link-local)");
+    }
+    Optional<String> canonical = IpLiterals.canonical(host);
+    if (canonical.isEmpty()) {
+      throw invalid("endpoint.host: '" + text + "' is not an IP address; register the address the process listens"
+          + " on (IPv4 or IPv6 literal)");
+    }
+    if (canonical.get().equals("0.0.0.0") || canonical.get().equals("::")) {
+      throw invalid("endpoint.host: '" + text + "' is the wildcard address; register the address clients can reach"
+          + " the process at");
+    }
+    return canonical.get();
   }
 
   private Advertisement advertisement(ServiceAdvertisement service, String path) throws StatusException {

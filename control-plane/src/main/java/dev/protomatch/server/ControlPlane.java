@@ -7,7 +7,6 @@ import dev.protomatch.admin.MetricsHandler;
 import dev.protomatch.admin.ProtomatchMetrics;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.AppliedPolicy;
-import dev.protomatch.policy.PolicyDocument;
 import dev.protomatch.policy.PolicyError;
 import dev.protomatch.policy.PolicyFileWatcher;
 import dev.protomatch.policy.PolicyParser;
@@ -17,10 +16,11 @@ import dev.protomatch.policy.ServicePolicy;
 import dev.protomatch.probe.ReflectionProber;
 import dev.protomatch.registration.BearerTokenInterceptor;
 import dev.protomatch.registration.RegistrationService;
-import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointRegistry;
 import dev.protomatch.registry.InMemoryEndpointRegistry;
 import dev.protomatch.registry.LeaseSweeper;
+import dev.protomatch.staticendpoints.HostResolver;
+import dev.protomatch.staticendpoints.StaticEndpointResolver;
 import dev.protomatch.xds.NodeKind;
 import dev.protomatch.xds.SnapshotBuilder;
 import dev.protomatch.xds.SnapshotPublisher;
@@ -37,12 +37,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +70,7 @@ public final class ControlPlane implements AutoCloseable {
   private final SimpleCache<String> cache;
   private final ReflectionProber prober;
   private final LeaseSweeper sweeper;
+  private final StaticEndpointResolver statics;
   private final PolicyFileWatcher watcher;
   private final XdsServer xds;
   private final Server registration;
@@ -91,6 +88,7 @@ public final class ControlPlane implements AutoCloseable {
     this.cache = b.cache;
     this.prober = b.prober;
     this.sweeper = b.sweeper;
+    this.statics = b.statics;
     this.watcher = b.watcher;
     this.xds = b.xds;
     this.registration = b.registration;
@@ -123,6 +121,7 @@ public final class ControlPlane implements AutoCloseable {
     SimpleCache<String> cache;
     ReflectionProber prober;
     LeaseSweeper sweeper;
+    StaticEndpointResolver statics;
     PolicyFileWatcher watcher;
     XdsServer xds;
     Server registration;
@@ -153,7 +152,8 @@ public final class ControlPlane implements AutoCloseable {
       }
     }
     b.registry = new InMemoryEndpointRegistry(clock);
-    applyStaticEndpoints(b.policies.current().document(), b.registry);
+    b.statics = new StaticEndpointResolver(b.registry, HostResolver.system(), clock, StaticEndpointResolver.INTERVAL);
+    b.statics.start(b.policies.current().document().services());
     DescriptorHasher hasher = new DescriptorHasher();
     SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
     b.cache = cache;
@@ -161,7 +161,7 @@ public final class ControlPlane implements AutoCloseable {
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
     b.policies.addListener(applied -> {
-      applyStaticEndpoints(applied.document(), b.registry);
+      b.statics.policyChanged(applied.document().services());
       b.updater.requestUpdate();
     });
     b.prober = new ReflectionProber(b.registry, hasher, () -> b.policies.current().document().settings().probe(), clock);
@@ -254,15 +254,6 @@ public final class ControlPlane implements AutoCloseable {
     return builder.build();
   }
 
-  private static void applyStaticEndpoints(PolicyDocument document, EndpointRegistry registry) {
-    Map<EndpointAddress, Set<String>> statics = new HashMap<>();
-    for (ServicePolicy service : document.services()) {
-      service.staticEndpoints().forEach(hostPort -> statics.computeIfAbsent(
-          new EndpointAddress(hostPort.host(), hostPort.port()), a -> new HashSet<>()).add(service.service()));
-    }
-    registry.replaceStaticEndpoints(statics);
-  }
-
   public int xdsPort() {
     return xds.port();
   }
@@ -335,6 +326,7 @@ public final class ControlPlane implements AutoCloseable {
       watcher.close();
     }
     sweeper.close();
+    statics.close();
     prober.close();
     updater.close();
     scheduler.shutdownNow();

@@ -13,6 +13,7 @@ import dev.protomatch.demo.DemoGreeters;
 import dev.protomatch.policy.ReloadOutcome;
 import dev.protomatch.registration.RegistrationServiceTestSupport;
 import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.IpLiterals;
 import dev.protomatch.testing.LoopbackServer;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -62,6 +63,29 @@ class ControlPlaneTest {
     try (ControlPlane controlPlane = start(file)) {
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(greeter(controlPlane).included())
           .extracting(RoutableEndpoint::address).containsExactly(new EndpointAddress("127.0.0.1", v2.port())));
+    }
+  }
+
+  @Test
+  void staticEndpointGivenAsHostNameIsKnownOnlyByItsAddresses() throws Exception {
+    Path file = writePolicy("""
+        settings:
+          auth:
+            insecure: true
+        services:
+          - service: demo.Greeter
+            cluster: demo-greeter
+            expect:
+              methods: [SayHelloAgain]
+            static-endpoints:
+              - localhost:%d
+        """.formatted(v2.port()));
+
+    try (ControlPlane controlPlane = start(file)) {
+      await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(greeter(controlPlane).included())
+          .extracting(RoutableEndpoint::address).containsExactly(new EndpointAddress("127.0.0.1", v2.port())));
+      assertThat(controlPlane.registry().state().endpoints().keySet()).extracting(EndpointAddress::host)
+          .allMatch(host -> IpLiterals.canonical(host).equals(Optional.of(host)), "a canonical IP literal");
     }
   }
 
