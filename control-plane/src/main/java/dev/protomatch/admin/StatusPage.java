@@ -168,7 +168,14 @@ public final class StatusPage {
       html.append("<tr class=\"endpoint included\" data-address=\"").append(escape(endpoint.address()))
           .append("\" data-status=\"included\">");
       cells(html, endpoint.address(), endpoint.api(), name, known);
-      html.append("<td class=\"status\">included</td><td class=\"reason\"></td></tr>\n");
+      html.append("<td class=\"status\">included</td><td class=\"reason\">");
+      List<String> routed = routedMethods(service, endpoint.address());
+      if (routed.size() < service.methods().size()) {
+        // An older build beside a newer one: it takes the methods it serves, the others go elsewhere.
+        html.append("<span class=\"routed\" data-routed-methods=\"").append(escape(String.join(",", routed)))
+            .append("\">takes calls to ").append(escape(String.join(", ", routed))).append(" only</span>");
+      }
+      html.append("</td></tr>\n");
     }
     for (AdminViews.Excluded endpoint : service.excluded()) {
       AdminViews.Endpoint known = byAddress.get(endpoint.address());
@@ -178,13 +185,7 @@ public final class StatusPage {
           .append(escape(endpoint.reasonCode())).append("\" data-reason-class=\"").append(reasonClass).append("\">");
       cells(html, endpoint.address(), endpoint.api(), name, known);
       html.append("<td class=\"status\">excluded</td><td class=\"reason\"><span class=\"reason-text\">")
-          .append(escape(endpoint.reason())).append("</span>");
-      List<String> routed = routedMethods(service, endpoint.address());
-      if (!routed.isEmpty()) {
-        html.append("<span class=\"routed\" data-routed-methods=\"").append(escape(String.join(",", routed)))
-            .append("\">still takes calls to ").append(escape(String.join(", ", routed))).append("</span>");
-      }
-      html.append("</td></tr>\n");
+          .append(escape(endpoint.reason())).append("</span></td></tr>\n");
     }
     if (service.included().isEmpty() && service.excluded().isEmpty()) {
       html.append("<tr class=\"empty\"><td colspan=\"5\">No endpoint claims this service.</td></tr>\n");

@@ -67,7 +67,7 @@ import java.util.TreeMap;
  *
  * <p>Weights: every endpoint carries its registered weight and every locality the sum of its endpoints'
  * (Envoy reads endpoint weights, gRPC locality weights; gRFC A27). Sums are taken in 64 bits; when an
- * assignment's total would not fit xDS's uint32, every weight is divided by the same factor (at least 1).
+ * assignment's total would exceed 2^31 - 1, every weight is divided by the same factor (each stays at least 1).
  */
 public final class SnapshotBuilder {
   public static final String ENVOY_LISTENER = "protomatch-egress";
@@ -167,8 +167,11 @@ public final class SnapshotBuilder {
     return cluster.build();
   }
 
-  /** Largest value of xDS's uint32 weights. */
-  static final long MAX_WEIGHT_SUM = 0xFFFF_FFFFL;
+  /**
+   * Largest total weight of one assignment. xDS weights are uint32, but Envoy's generated validators (and
+   * any client reading them as Java ints) see 2^31 and above as negative, so totals stay below 2^31.
+   */
+  static final long MAX_WEIGHT_SUM = Integer.MAX_VALUE;
 
   private static ClusterLoadAssignment assignment(String cluster, List<RoutableEndpoint> endpoints) {
     Map<Locality, List<RoutableEndpoint>> byLocality = new TreeMap<>(

@@ -24,7 +24,7 @@ class StatusPageTest {
         List.of(new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
         List.of(new AdminViews.Excluded("127.0.0.1:50051", "missing_methods",
             "missing methods [<script>alert('x')</script>] & \"more\"", V1_API)),
-        Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
+        Map.of("SayHello", List.of("127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
     AdminViews.Endpoints endpoints = new AdminViews.Endpoints(4, List.of(
         endpoint("127.0.0.1:50051", V1_API, List.of("SayHello"), Map.of("instance", "<b>old</b>")),
         endpoint("127.0.0.1:50052", V2_API, List.of("SayHello", "SayHelloAgain"), Map.of("instance", "new-v2"))));
@@ -47,10 +47,28 @@ class StatusPageTest {
         // the build: abbreviated api hash (whole hash in the tooltip) and the method list
         .contains("<code class=\"api\" title=\"" + V2_API + "\">sha256:222222222222\u2026</code>"
             + "<span class=\"methods\">SayHello, SayHelloAgain</span>")
-        .contains("still takes calls to SayHello")
+        .doesNotContain("takes calls to")
         .contains("<dd id=\"policy-source\"><code>/etc/protomatch/policies.yaml</code></dd>")
         .contains("<dd id=\"policy-version\" data-version=\"7\"")
         .contains("<dd id=\"xds-clients\" data-count=\"2\">2 connected</dd>");
+  }
+
+  @Test
+  void anIncludedOlderBuildSaysWhichMethodsItTakes() {
+    AdminViews.Service greeter = new AdminViews.Service("demo.Greeter", "demo-greeter",
+        new AdminViews.Expectation("newest", null, null),
+        new AdminViews.ExpectedSurface(V2_API, "sha256:" + "3".repeat(64), List.of("SayHello", "SayHelloAgain")),
+        "qualified",
+        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1),
+            new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
+        List.of(),
+        Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
+
+    String html = StatusPage.render(new AdminViews.Services("2026-11-25T03:00:01Z", 4, List.of(greeter)),
+        new AdminViews.Endpoints(4, List.of()), POLICY, new AdminViews.Clients(List.of()));
+
+    assertThat(html).contains("<span class=\"routed\" data-routed-methods=\"SayHello\">takes calls to SayHello only</span>")
+        .containsOnlyOnce("takes calls to");
   }
 
   @Test

@@ -85,7 +85,7 @@ class SnapshotBuilderTest {
   }
 
   @Test
-  void weightsTooLargeForUint32AreScaledDownTogether() {
+  void weightsWhoseTotalWouldReach2To31AreScaledDownTogether() {
     RoutableEndpoint heavy = endpoint(50061, Locality.UNKNOWN, Integer.MAX_VALUE);
     RoutableEndpoint heavier = endpoint(50062, Locality.UNKNOWN, Integer.MAX_VALUE);
     RoutableEndpoint heaviest = endpoint(50063, Locality.UNKNOWN, Integer.MAX_VALUE);
@@ -98,13 +98,13 @@ class SnapshotBuilderTest {
 
     long localitySum = cla.getEndpointsList().stream()
         .mapToLong(l -> Integer.toUnsignedLong(l.getLoadBalancingWeight().getValue())).sum();
-    assertThat(localitySum).isLessThanOrEqualTo(0xFFFF_FFFFL);
+    assertThat(localitySum).isLessThanOrEqualTo(Integer.MAX_VALUE);
     assertThat(cla.getEndpointsList()).allSatisfy(locality -> assertThat(locality.getLbEndpointsList().stream()
         .mapToLong(e -> Integer.toUnsignedLong(e.getLoadBalancingWeight().getValue())).sum())
         .isEqualTo(Integer.toUnsignedLong(locality.getLoadBalancingWeight().getValue())));
     assertThat(cla.getEndpointsList()).flatExtracting(l -> l.getLbEndpointsList())
         .extracting(e -> e.getLoadBalancingWeight().getValue())
-        .containsExactly(Integer.MAX_VALUE / 2, Integer.MAX_VALUE / 2, Integer.MAX_VALUE / 2, 1);
+        .containsExactly(Integer.MAX_VALUE / 4, Integer.MAX_VALUE / 4, Integer.MAX_VALUE / 4, 1);
   }
 
   @Test

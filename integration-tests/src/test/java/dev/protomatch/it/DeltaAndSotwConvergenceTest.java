@@ -26,7 +26,6 @@ import org.junit.jupiter.api.Test;
  */
 class DeltaAndSotwConvergenceTest {
   private static final String CLUSTER = "demo-greeter";
-  private static final String SAY_HELLO_CLUSTER = "demo-greeter/SayHello";
   private static final String USER_AGENT = "protomatch-it-raw";
   private static final Duration CONVERGENCE = Duration.ofSeconds(30);
 
@@ -38,11 +37,12 @@ class DeltaAndSotwConvergenceTest {
 
   @BeforeAll
   static void startFleet() throws Exception {
-    fleet = Fleet.start();
+    // newest: the old v1 keeps the method it shares with v2, so there are two build sets to route to.
+    fleet = Fleet.start(Fleet.POLICY.replace("methods: [SayHello, SayHelloAgain]", "newest"));
     v1 = fleet.startGreeter("v1", "old-v1");
     v2a = fleet.startGreeter("v2", "new-v2-a");
     v2b = fleet.startGreeter("v2", "new-v2-b");
-    decision = fleet.awaitGreeterDecision(d -> d.included().size() == 2 && d.excluded().size() == 1, CONVERGENCE);
+    decision = fleet.awaitGreeterDecision(d -> d.included().size() == 3 && d.builds().size() == 2, CONVERGENCE);
   }
 
   @AfterAll
@@ -59,11 +59,14 @@ class DeltaAndSotwConvergenceTest {
          AdsClient delta = AdsClient.connect(AdsClient.Mode.DELTA, fleet.xdsPort(),
              AdsClient.node("it-raw-delta", USER_AGENT))) {
 
-      // 1. The fleet as started: v2-a and v2-b take the service, SayHello also goes to the old v1.
+      // 1. The fleet as started: SayHelloAgain goes to v2-a and v2-b, SayHello also to the old v1.
       Map<String, Set<String>> expected = published(decision);
-      assertThat(expected).containsOnlyKeys(CLUSTER, SAY_HELLO_CLUSTER);
-      assertThat(expected.get(CLUSTER)).containsExactlyInAnyOrder(address(v2a), address(v2b));
-      assertThat(expected.get(SAY_HELLO_CLUSTER)).containsExactlyInAnyOrder(address(v1), address(v2a), address(v2b));
+      String v2Only = cluster(decision, "SayHelloAgain");
+      String v1AndV2 = cluster(decision, "SayHello");
+      assertThat(expected).containsOnlyKeys(CLUSTER, v1AndV2, v2Only);
+      assertThat(expected.get(CLUSTER)).isEmpty();
+      assertThat(expected.get(v2Only)).containsExactlyInAnyOrder(address(v2a), address(v2b));
+      assertThat(expected.get(v1AndV2)).containsExactlyInAnyOrder(address(v1), address(v2a), address(v2b));
       awaitBothAt(expected, sotw, delta);
 
       await().atMost(CONVERGENCE).untilAsserted(() -> {
@@ -84,25 +87,25 @@ class DeltaAndSotwConvergenceTest {
         });
       });
 
-      // 2. A third v2 instance registers: both clusters grow.
+      // 2. A third v2 instance registers: both build-set clusters grow, nothing else changes.
       ProtomatchProcess v2c = fleet.startGreeter("v2", "new-v2-c");
-      decision = fleet.awaitGreeterDecision(d -> d.included().size() == 3, CONVERGENCE);
+      decision = fleet.awaitGreeterDecision(d -> d.included().size() == 4, CONVERGENCE);
       expected = published(decision);
-      assertThat(expected.get(CLUSTER)).containsExactlyInAnyOrder(address(v2a), address(v2b), address(v2c));
-      assertThat(expected.get(SAY_HELLO_CLUSTER))
+      assertThat(expected).containsOnlyKeys(CLUSTER, v1AndV2, v2Only);
+      assertThat(expected.get(v2Only)).containsExactlyInAnyOrder(address(v2a), address(v2b), address(v2c));
+      assertThat(expected.get(v1AndV2))
           .containsExactlyInAnyOrder(address(v1), address(v2a), address(v2b), address(v2c));
       awaitBothAt(expected, sotw, delta);
 
       // 3. The old v1 is killed (no deregistration) and its lease runs out (it stays listed as excluded for
-      // that reason): every endpoint left serves every method, so the per-method cluster and its assignment
-      // are withdrawn.
+      // that reason): one build is left, so both methods go to its cluster and the v1+v2 cluster is withdrawn.
       v1.killForcibly();
       String v1Address = address(v1);
       decision = fleet.awaitGreeterDecision(d -> d.included().size() == 3 && d.excluded().stream()
           .anyMatch(e -> e.address().toString().equals(v1Address) && e.reason() instanceof ExclusionReason.LeaseExpired),
           CONVERGENCE);
       expected = published(decision);
-      assertThat(expected).isEqualTo(Map.of(CLUSTER, Set.of(address(v2a), address(v2b), address(v2c))));
+      assertThat(expected).isEqualTo(Map.of(CLUSTER, Set.of(), v2Only, Set.of(address(v2a), address(v2b), address(v2c))));
       awaitBothAt(expected, sotw, delta);
 
       assertThat(sotw.streamError()).isEmpty();
@@ -121,25 +124,12 @@ class DeltaAndSotwConvergenceTest {
     assertThat(sotw.endpointsByCluster()).isEqualTo(delta.endpointsByCluster());
   }
 
-  /**
-   * What the decision says a proxyless client should hold: the service cluster with the included endpoints,
-   * and a cluster per method whose eligible endpoints differ from those.
-   */
   private static Map<String, Set<String>> published(ServiceDecision decision) {
-    Map<String, Set<String>> clusters = new TreeMap<>();
-    Set<String> included = addresses(decision.included());
-    clusters.put(CLUSTER, included);
-    decision.methodEndpoints().forEach((method, endpoints) -> {
-      Set<String> methodAddresses = addresses(endpoints);
-      if (!methodAddresses.equals(included)) {
-        clusters.put(CLUSTER + "/" + method, methodAddresses);
-      }
-    });
-    return clusters;
+    return PublishedClusters.of(decision);
   }
 
-  private static Set<String> addresses(List<RoutableEndpoint> endpoints) {
-    return endpoints.stream().map(e -> e.address().host() + ":" + e.address().port()).collect(Collectors.toSet());
+  private static String cluster(ServiceDecision decision, String method) {
+    return PublishedClusters.of(decision, method);
   }
 
   private static String address(ProtomatchProcess greeter) {

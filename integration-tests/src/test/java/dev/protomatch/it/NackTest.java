@@ -205,16 +205,7 @@ class NackTest {
 
   /** What the decision says a proxyless client should hold (see DeltaAndSotwConvergenceTest). */
   private static Map<String, Set<String>> published(ServiceDecision decision) {
-    Map<String, Set<String>> clusters = new TreeMap<>();
-    Set<String> included = addresses(decision.included());
-    clusters.put("demo-greeter", included);
-    decision.methodEndpoints().forEach((method, endpoints) -> {
-      Set<String> methodAddresses = addresses(endpoints);
-      if (!methodAddresses.equals(included)) {
-        clusters.put("demo-greeter/" + method, methodAddresses);
-      }
-    });
-    return clusters;
+    return PublishedClusters.of(decision);
   }
 
   private static Set<String> addresses(List<RoutableEndpoint> endpoints) {

@@ -46,13 +46,14 @@ final class Unfiltered implements AutoCloseable {
   void publish(RoutingDecision decision, RegistryState state) {
     SortedMap<String, ServiceDecision> services = new TreeMap<>();
     decision.services().forEach((name, service) -> {
-      List<RoutableEndpoint> all = new ArrayList<>(service.included());
+      List<RoutableEndpoint> all = new ArrayList<>(new java.util.LinkedHashSet<>(service.included()));
       for (ExcludedEndpoint excluded : service.excluded()) {
         EndpointState endpoint = state.endpoints().get(excluded.address());
         all.add(new RoutableEndpoint(endpoint.address(), endpoint.locality(), endpoint.weight(), Optional.empty()));
       }
-      services.put(name, new ServiceDecision(service.policy(), service.expected(), all, List.of(), new TreeMap<>(),
-          ServiceDecision.Outcome.QUALIFIED));
+      // Fail-open is exactly "as if protomatch did not filter": every endpoint takes every call.
+      services.put(name, new ServiceDecision(service.policy(), service.expected(), new TreeMap<>(), new TreeMap<>(),
+          all, List.of(), ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN));
     });
     publisher.publish(new RoutingDecision(decision.decidedAt(), decision.registryVersion(), services));
   }
