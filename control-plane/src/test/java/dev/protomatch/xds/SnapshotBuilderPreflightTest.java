@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
+import dev.protomatch.decision.MethodRoute;
 import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.descriptor.DescriptorHash;
+import dev.protomatch.testing.Decisions;
 import dev.protomatch.policy.Expectation;
 import dev.protomatch.policy.ServicePolicy;
 import dev.protomatch.registry.EndpointAddress;
@@ -37,15 +40,17 @@ class SnapshotBuilderPreflightTest {
   }
 
   private static RoutingDecision decision() {
+    DescriptorHash v1 = Decisions.build(1);
+    DescriptorHash v2 = Decisions.build(2);
     ServiceDecision greeter = new ServiceDecision(policy("demo.Greeter", "demo-greeter", "SayHello", "SayHelloAgain"),
-        Optional.empty(), List.of(V2_A, V2_B), List.of(),
-        new TreeMap<>(Map.of("SayHello", List.of(V1, V2_A, V2_B), "SayHelloAgain", List.of(V2_A, V2_B))),
-        ServiceDecision.Outcome.QUALIFIED);
-    ServiceDecision catalog = new ServiceDecision(policy("shop.Catalog", "shop-catalog", "List"), Optional.empty(),
-        List.of(CATALOG), List.of(), new TreeMap<>(Map.of("List", List.of(CATALOG))),
-        ServiceDecision.Outcome.QUALIFIED);
-    ServiceDecision none = new ServiceDecision(policy("shop.Cart", "shop-cart", "Add"), Optional.empty(), List.of(),
-        List.of(), new TreeMap<>(), ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_CLOSED);
+        Optional.empty(), new TreeMap<>(Map.of(v1, List.of(V1), v2, List.of(V2_A, V2_B))),
+        new TreeMap<>(Map.of(
+            "SayHello", new MethodRoute("SayHello", Optional.empty(), new TreeSet<>(List.of(v1, v2))),
+            "SayHelloAgain", new MethodRoute("SayHelloAgain", Optional.empty(), new TreeSet<>(List.of(v2))))),
+        List.of(), List.of(), ServiceDecision.Outcome.QUALIFIED);
+    ServiceDecision catalog = Decisions.oneBuild(policy("shop.Catalog", "shop-catalog", "List"), List.of(CATALOG),
+        List.of(), "List");
+    ServiceDecision none = Decisions.oneBuild(policy("shop.Cart", "shop-cart", "Add"), List.of(), List.of(), "Add");
     return new RoutingDecision(Instant.EPOCH, 1, new TreeMap<>(Map.of(
         greeter.service(), greeter, catalog.service(), catalog, none.service(), none)));
   }
