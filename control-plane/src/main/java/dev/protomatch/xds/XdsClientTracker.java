@@ -126,7 +126,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
             }
           });
       synchronized (versions) {
-        versions.put(Long.toString(version), now);
+        versions.put(version, now);
       }
     });
   }

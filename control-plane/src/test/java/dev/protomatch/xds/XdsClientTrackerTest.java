@@ -129,8 +129,8 @@ class XdsClientTrackerTest {
   }
 
   private void publishEds(long version) {
-    tracker.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, 1, version, 1, 1,
-        Map.of(XdsType.EDS, version)));
+    tracker.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, Map.of(XdsType.EDS, Long.toString(version)),
+        Map.of(XdsType.EDS, Long.toString(version))));
   }
 
   private void request(Node node, String version, String nonce) {
