@@ -17,6 +17,7 @@ import java.util.Map;
  * rather than java-control-plane's defaults (a caller-chosen string per type, and per resource a hash of
  * {@code Object.hashCode()}, which differs from process to process). Immutable.
  */
+@SuppressWarnings("unchecked") // javac checks the raw versionedResources override below at class level
 final class ContentSnapshot extends Snapshot {
   private static final SnapshotResources<Secret> NO_SECRETS = ContentVersions.resources(List.of());
 
@@ -97,7 +98,7 @@ final class ContentSnapshot extends Snapshot {
    * {@code Map<String, VersionedResource<? extends Message>>} in a subclass; the raw type satisfies both.
    */
   @Override
-  @SuppressWarnings({"rawtypes", "unchecked"})
+  @SuppressWarnings("rawtypes")
   public Map versionedResources(Resources.ResourceType resourceType) {
     return super.versionedResources(resourceType);
   }
