@@ -8,11 +8,13 @@ import dev.protomatch.policy.PolicyStore;
 import dev.protomatch.policy.ReloadOutcome;
 import dev.protomatch.registry.EndpointRegistry;
 import dev.protomatch.registry.RegistryState;
+import dev.protomatch.xds.SnapshotPublisher;
 import dev.protomatch.xds.XdsClientTracker;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Supplier;
 
@@ -25,19 +27,29 @@ public final class AdminApi {
   private final Supplier<RoutingDecision> decision;
   private final EndpointRegistry registry;
   private final XdsClientTracker clients;
+  private final Supplier<List<SnapshotPublisher.Rejection>> rejectedSnapshots;
   private final PolicyStore policies;
   private final Optional<PolicyFileWatcher> watcher;
   private final Optional<byte[]> adminToken;
   private final Clock clock;
 
+  /** Without a view of refused snapshots (none is ever shown). */
+  public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
+                  PolicyStore policies, Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock) {
+    this(decision, registry, clients, List::of, policies, watcher, adminToken, clock);
+  }
+
   /**
+   * @param rejectedSnapshots the node groups whose newest snapshot is refused ({@link SnapshotPublisher#rejections})
    * @param adminToken the bearer token {@code POST} calls need; empty refuses every state change
    */
   public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
-                  PolicyStore policies, Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock) {
+                  Supplier<List<SnapshotPublisher.Rejection>> rejectedSnapshots, PolicyStore policies,
+                  Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock) {
     this.decision = decision;
     this.registry = registry;
     this.clients = clients;
+    this.rejectedSnapshots = rejectedSnapshots;
     this.policies = policies;
     this.watcher = watcher;
     this.adminToken = adminToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
@@ -51,7 +63,7 @@ public final class AdminApi {
           : AdminViewBuilder.services(current, registry.state());
     }));
     server.handle("/v1/endpoints", get(() -> AdminViewBuilder.endpoints(registry.state(), clock.instant())));
-    server.handle("/v1/clients", get(() -> AdminViewBuilder.clients(clients.clients())));
+    server.handle("/v1/clients", get(() -> AdminViewBuilder.clients(clients.clients(), rejectedSnapshots.get())));
     server.handle("/v1/policies:reload", this::reload);
     server.handle("/v1/policies", get(() -> AdminViewBuilder.policies(policies.current(), policies.lastOutcome())));
     server.handle("/", this::statusPage);
@@ -74,7 +86,7 @@ public final class AdminApi {
     String html = StatusPage.render(current == null ? null : AdminViewBuilder.services(current, state),
         AdminViewBuilder.endpoints(state, clock.instant()),
         AdminViewBuilder.policies(policies.current(), policies.lastOutcome()),
-        AdminViewBuilder.clients(clients.clients()));
+        AdminViewBuilder.clients(clients.clients(), rejectedSnapshots.get()));
     exchange.getResponseHeaders().set("Cache-Control", "no-store");
     exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
     exchange.getResponseHeaders().set("Content-Security-Policy",

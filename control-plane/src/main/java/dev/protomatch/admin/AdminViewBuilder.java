@@ -16,6 +16,7 @@ import dev.protomatch.registry.EndpointState;
 import dev.protomatch.registry.Locality;
 import dev.protomatch.registry.ProbeState;
 import dev.protomatch.registry.RegistryState;
+import dev.protomatch.xds.SnapshotPublisher;
 import dev.protomatch.xds.XdsClientStatus;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -78,6 +79,12 @@ public final class AdminViewBuilder {
   }
 
   public static AdminViews.Clients clients(List<XdsClientStatus> statuses) {
+    return clients(statuses, List.of());
+  }
+
+  /** The connected clients, and the node groups whose newest snapshot is refused (left out when none is). */
+  public static AdminViews.Clients clients(List<XdsClientStatus> statuses,
+                                           List<SnapshotPublisher.Rejection> rejections) {
     List<AdminViews.Client> clients = new ArrayList<>();
     for (XdsClientStatus status : statuses) {
       Map<String, AdminViews.ResourceType> types = new TreeMap<>();
@@ -87,7 +94,14 @@ public final class AdminViewBuilder {
       clients.add(new AdminViews.Client(status.streamId(), status.nodeId(), status.cluster(), status.userAgent(),
           status.protocol(), status.connectedAt().toString(), types));
     }
-    return new AdminViews.Clients(clients);
+    List<AdminViews.RejectedSnapshot> rejected = new ArrayList<>();
+    for (SnapshotPublisher.Rejection rejection : rejections) {
+      Map<String, String> versions = new TreeMap<>();
+      rejection.versionsInForce().forEach((type, version) -> versions.put(TYPE_NAMES.get(type.typeUrl()), version));
+      rejected.add(new AdminViews.RejectedSnapshot(rejection.kind().group(), rejection.problems(),
+          rejection.since().toString(), rejection.at().toString(), versions));
+    }
+    return new AdminViews.Clients(clients, rejected.isEmpty() ? null : rejected);
   }
 
   public static AdminViews.Policies policies(AppliedPolicy applied, Optional<ReloadOutcome> lastOutcome) {

@@ -45,8 +45,19 @@ public final class AdminViews {
   public record Probe(String state, String at, String protocol, String failureKind, String error,
                       int consecutiveFailures) {}
 
-  /** GET /v1/clients. */
-  public record Clients(List<Client> clients) {}
+  /** GET /v1/clients; {@code rejectedSnapshots} is left out (null) while no snapshot is refused. */
+  public record Clients(List<Client> clients, List<RejectedSnapshot> rejectedSnapshots) {
+    public Clients(List<Client> clients) {
+      this(clients, null);
+    }
+  }
+
+  /**
+   * A node group whose newest snapshot the pre-flight check refused; its clients keep the versions in force
+   * (by type name: clusters, endpoints, listeners, routes; none if nothing was ever published for the group).
+   */
+  public record RejectedSnapshot(String nodeGroup, List<String> problems, String since, String at,
+                                 Map<String, String> versionsInForce) {}
 
   public record Client(
       long streamId, String nodeId, String cluster, String userAgent, String protocol, String connectedAt,

@@ -46,6 +46,7 @@ public final class ProtomatchMetrics {
   private final Counter snapshotBuilds;
   private final Histogram snapshotBuildSeconds;
   private final Counter pushes;
+  private final Counter snapshotRejections;
   private final Histogram pushLatencySeconds;
   private final Counter nacks;
   private final Counter probes;
@@ -82,6 +83,12 @@ public final class ProtomatchMetrics {
         .name("protomatch_xds_pushes_total")
         .help("New versions of a resource type published to a node group (envoy or proxyless)")
         .labelNames("node_group", "type")
+        .register(registry);
+    snapshotRejections = Counter.builder()
+        .name("protomatch_snapshot_rejected_total")
+        .help("Snapshots refused by the pre-flight check before publication, by node group (envoy or proxyless);"
+            + " the last good snapshot stayed in force")
+        .labelNames("node_group")
         .register(registry);
     pushLatencySeconds = Histogram.builder()
         .name("protomatch_xds_push_latency_seconds")
@@ -135,6 +142,7 @@ public final class ProtomatchMetrics {
       for (XdsType type : XdsType.values()) {
         pushes.initLabelValues(kind.group(), type.name());
       }
+      snapshotRejections.initLabelValues(kind.group());
     }
     for (XdsType type : XdsType.values()) {
       nacks.initLabelValues(type.name());
@@ -180,6 +188,11 @@ public final class ProtomatchMetrics {
 
   public void published(SnapshotPublisher.Publication publication) {
     publication.changed().keySet().forEach(type -> pushes.labelValues(publication.kind().group(), type.name()).inc());
+  }
+
+  /** A snapshot was refused before publication; the node group keeps its last good one. */
+  public void snapshotRejected(SnapshotPublisher.Rejection rejection) {
+    snapshotRejections.labelValues(rejection.kind().group()).inc();
   }
 
   public void acked(XdsClientTracker.AckEvent ack) {

@@ -20,7 +20,9 @@ import java.util.TreeSet;
  *
  * <p>Stable hooks for tests and scrapers: {@code table.service[data-service][data-cluster][data-outcome]},
  * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]}, and
- * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header.
+ * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header, and
+ * {@code .rejected-snapshot[data-node-group]} for each node group whose newest snapshot the pre-flight check
+ * refused.
  */
 public final class StatusPage {
   public static final int REFRESH_SECONDS = 5;
@@ -95,6 +97,16 @@ public final class StatusPage {
           .append(escape(policy.lastReload().at())).append(") was rejected; version ").append(policy.version())
           .append(" stays in force: ").append(escape(String.join("; ", policy.lastReload().errors())))
           .append("</div>\n");
+    }
+    if (clients.rejectedSnapshots() != null) {
+      for (AdminViews.RejectedSnapshot rejected : clients.rejectedSnapshots()) {
+        html.append("<div class=\"notice rejected rejected-snapshot\" data-node-group=\"")
+            .append(escape(rejected.nodeGroup())).append("\">The newest ").append(escape(rejected.nodeGroup()))
+            .append(" snapshot (").append(escape(rejected.at())).append(") was refused by the pre-flight check; ")
+            .append(rejected.versionsInForce().isEmpty() ? "nothing is published for these clients yet"
+                : "the last good one stays in force")
+            .append(": ").append(escape(String.join("; ", rejected.problems()))).append("</div>\n");
+      }
     }
     if (services == null) {
       html.append("<div id=\"no-decision\" class=\"notice\">No routing decision yet: the control plane is starting.")

@@ -157,7 +157,9 @@ public final class ControlPlane implements AutoCloseable {
     DescriptorHasher hasher = new DescriptorHasher();
     SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
     b.cache = cache;
-    b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(), options.envoyListenerPort()));
+    // Every snapshot is checked against Envoy's own validation rules before clients see it.
+    b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(),
+        options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock);
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
     b.policies.addListener(applied -> {
@@ -171,6 +173,7 @@ public final class ControlPlane implements AutoCloseable {
     b.updater.addRecomputationListener(r -> b.metrics.recomputed(r.changed(), r.elapsed()));
     b.publisher.addListener(b.clients::published);
     b.publisher.addListener(b.metrics::published);
+    b.publisher.addRejectionListener(b.metrics::snapshotRejected);
     b.clients.addAckListener(b.metrics::acked);
     b.clients.addNackListener(b.metrics::nacked);
     b.prober.addListener(b.metrics::probed);
@@ -195,7 +198,8 @@ public final class ControlPlane implements AutoCloseable {
       log.warn("admin port bound to {} (not loopback): every endpoint, client and policy is visible there",
           options.adminBindHost());
     }
-    new AdminApi(b.updater::current, b.registry, b.clients, b.policies, Optional.ofNullable(b.watcher),
+    new AdminApi(b.updater::current, b.registry, b.clients, b.publisher::rejections, b.policies,
+        Optional.ofNullable(b.watcher),
         Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock).install(b.admin);
     new MetricsHandler(b.metrics.registry()).install(b.admin);
     b.updater.addListener(new DecisionChangeLog(b.registry::state));

@@ -54,7 +54,7 @@ import java.util.regex.Pattern;
  * <p>Stateless apart from caches (concurrent maps: protoc-gen-validate's validator index, {@link AnyFields}):
  * safe to share between threads.
  */
-public final class EnvoyRulesPreflight {
+public final class EnvoyRulesPreflight implements SnapshotPreflight {
   /** The typed configs protomatch embeds in its resources, by full protobuf name. */
   static final Map<String, Message> EMBEDDED_TYPES = byFullName(HttpConnectionManager.getDefaultInstance(),
       Router.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance());
@@ -65,6 +65,7 @@ public final class EnvoyRulesPreflight {
   private final AnyFields anyFields = new AnyFields();
 
   /** Empty when every resource keeps Envoy's rules; otherwise one line per broken resource or embedded config. */
+  @Override
   public List<String> problems(NodeKind kind, XdsResources resources) {
     List<String> problems = new ArrayList<>();
     check(XdsType.CDS, resources.clusters(), Cluster::getName, problems);

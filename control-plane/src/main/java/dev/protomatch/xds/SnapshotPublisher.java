@@ -2,10 +2,15 @@ package dev.protomatch.xds;
 
 import dev.protomatch.decision.RoutingDecision;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
-import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,84 +18,219 @@ import org.slf4j.LoggerFactory;
 /**
  * Hands decisions to java-control-plane's snapshot cache, one snapshot per {@link NodeKind} group.
  *
- * <p>Each resource type has its own version counter, bumped only when that type's resources changed: a
- * decision that changes only endpoints pushes only EDS, and a decision that changes nothing pushes
- * nothing. Versions only ever increase. Resources are serialized once per version for all clients by
- * java-control-plane's {@code CachedProtoResourcesSerializer} (configured in {@link XdsServer}).
+ * <p>Versions are {@link ContentVersions}: each type's version is a digest of that type's resources, so it
+ * changes exactly when that type's resources change (a decision that changes only endpoints pushes only EDS,
+ * one that changes nothing pushes nothing), it never names different content in another process (a client
+ * that accepted a version from an earlier process is sent the new process's resources if they differ, and
+ * nothing if they do not), and replicas with the same resources publish the same versions. Resources are
+ * serialized once per version for all clients by java-control-plane's {@code CachedProtoResourcesSerializer}
+ * (configured in {@link XdsServer}).
+ *
+ * <p>A cluster the new routes no longer lead to stays published for a grace period ({@link ClusterRetention}):
+ * clients apply routes, clusters and assignments independently, and java-control-plane's cache answers no
+ * ADS request naming a resource its snapshot lacks.
+ *
+ * <p>Every snapshot that differs from the one in force first passes the {@link SnapshotPreflight}. One with
+ * problems is not published: the last good snapshot stays in force, the problems are logged once per
+ * distinct set, each refused snapshot is announced to the {@linkplain #addRejectionListener rejection
+ * listeners}, and {@link #rejections()} shows it until a good snapshot replaces it (or the resources return to
+ * the ones in force).
+ *
+ * <p>{@link #publish} is meant to be called from one thread (the routing updater's); its state is guarded by
+ * the instance lock, and listeners are called after the lock is released.
  */
 public final class SnapshotPublisher {
   private static final Logger log = LoggerFactory.getLogger(SnapshotPublisher.class);
+  private static final int PROBLEMS_LOGGED = 20;
 
   /**
    * What one publication changed, for metrics and logs.
    *
+   * @param versions the version of each type now in force for the node group
    * @param changed the new version of each type this publication changed (the others kept theirs)
    */
-  public record Publication(NodeKind kind, long clustersVersion, long endpointsVersion, long listenersVersion,
-                            long routesVersion, Map<XdsType, Long> changed) {
+  public record Publication(NodeKind kind, Map<XdsType, String> versions, Map<XdsType, String> changed) {
     public Publication {
-      Map<XdsType, Long> copy = new EnumMap<>(XdsType.class);
-      copy.putAll(changed);
-      changed = java.util.Collections.unmodifiableMap(copy);
+      versions = copy(versions);
+      changed = copy(changed);
     }
 
-    /** The changes as {@code "EDS v2"}, in CDS, EDS, LDS, RDS order. */
+    /** The changes as {@code "EDS 3f0c1b2a9d8e7f60"}, in CDS, EDS, LDS, RDS order. */
     public List<String> changedTypes() {
-      return changed.entrySet().stream().map(e -> e.getKey() + " v" + e.getValue()).toList();
+      return changed.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList();
     }
   }
+
+  /**
+   * A node group whose newest snapshot the pre-flight check refused; the last good one stays in force.
+   *
+   * @param problems the pre-flight's problems with the newest refused snapshot
+   * @param since when the first snapshot of this run of refusals was refused
+   * @param at when the newest one was
+   * @param versionsInForce the versions clients of the group are still served; empty if nothing was ever
+   *     published for it
+   */
+  public record Rejection(NodeKind kind, List<String> problems, Instant since, Instant at,
+                          Map<XdsType, String> versionsInForce) {
+    public Rejection {
+      problems = List.copyOf(problems);
+      versionsInForce = copy(versionsInForce);
+    }
+  }
+
+  private record Published(XdsResources resources, ContentSnapshot snapshot) {}
+
+  private record Refused(XdsResources resources, Rejection rejection) {}
 
   private final SimpleCache<String> cache;
   private final SnapshotBuilder builder;
+  private final SnapshotPreflight preflight;
+  private final Clock clock;
+  private final List<Consumer<Publication>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<Rejection>> rejectionListeners = new CopyOnWriteArrayList<>();
+  // Guarded by this.
   private final Map<NodeKind, Published> published = new EnumMap<>(NodeKind.class);
-  private final List<Consumer<Publication>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Map<NodeKind, Refused> refused = new EnumMap<>(NodeKind.class);
+  private final Map<NodeKind, ClusterRetention> retention = new EnumMap<>(NodeKind.class);
+  /** The current refusals, for readers on other threads; replaced whole under the lock. */
+  private volatile List<Rejection> rejections = List.of();
 
-  private record Published(XdsResources resources, long clusters, long endpoints, long listeners, long routes) {}
-
+  /** A publisher that publishes every snapshot (no pre-flight check) and reads the system clock. */
   public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder) {
-    this.cache = cache;
-    this.builder = builder;
+    this(cache, builder, SnapshotPreflight.ACCEPT_ALL, Clock.systemUTC());
   }
 
+  /** Clusters the routes drop stay published for {@link #RETIRED_CLUSTER_GRACE} (see {@link ClusterRetention}). */
+  public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
+                           Clock clock) {
+    this(cache, builder, preflight, clock, RETIRED_CLUSTER_GRACE);
+  }
+
+  public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
+                           Clock clock, Duration retiredClusterGrace) {
+    this.cache = cache;
+    this.builder = builder;
+    this.preflight = preflight;
+    this.clock = clock;
+    for (NodeKind kind : NodeKind.values()) {
+      retention.put(kind, new ClusterRetention(retiredClusterGrace));
+    }
+  }
+
+  /**
+   * How long a cluster the routes no longer lead to stays published: long enough for every connected
+   * client to apply the routes without it.
+   */
+  public static final Duration RETIRED_CLUSTER_GRACE = Duration.ofSeconds(30);
+
+  /** Called with each publication, on the publishing thread. */
   public void addListener(Consumer<Publication> listener) {
     listeners.add(listener);
   }
 
-  /** Publishes the decision to every node group whose resources it changes. Not thread-safe: call from one thread. */
-  public synchronized void publish(RoutingDecision decision) {
-    for (NodeKind kind : NodeKind.values()) {
-      XdsResources next = builder.build(decision, kind);
-      Published previous = published.get(kind);
-      if (previous != null && previous.resources().equals(next)) {
-        continue;
+  /** Called with each snapshot the pre-flight check refused, on the publishing thread. */
+  public void addRejectionListener(Consumer<Rejection> listener) {
+    rejectionListeners.add(listener);
+  }
+
+  /** The node groups whose newest snapshot is refused, in {@link NodeKind} order. */
+  public List<Rejection> rejections() {
+    return rejections;
+  }
+
+  /** Publishes the decision to every node group whose resources it changes and that passes the pre-flight. */
+  public void publish(RoutingDecision decision) {
+    List<Runnable> announcements = new ArrayList<>();
+    synchronized (this) {
+      Instant now = clock.instant();
+      for (NodeKind kind : NodeKind.values()) {
+        publish(kind, retention.get(kind).apply(builder.build(decision, kind), now), announcements);
       }
-      Map<XdsType, Long> changed = new EnumMap<>(XdsType.class);
-      long clusters = bump(previous == null ? 0 : previous.clusters(),
-          previous == null || !previous.resources().clusters().equals(next.clusters()), XdsType.CDS, changed);
-      long endpoints = bump(previous == null ? 0 : previous.endpoints(),
-          previous == null || !previous.resources().endpoints().equals(next.endpoints()), XdsType.EDS, changed);
-      long listenerVersion = bump(previous == null ? 0 : previous.listeners(),
-          previous == null || !previous.resources().listeners().equals(next.listeners()), XdsType.LDS, changed);
-      long routes = bump(previous == null ? 0 : previous.routes(),
-          previous == null || !previous.resources().routes().equals(next.routes()), XdsType.RDS, changed);
-      cache.setSnapshot(kind.group(), Snapshot.create(
-          next.clusters(), Long.toString(clusters),
-          next.endpoints(), Long.toString(endpoints),
-          next.listeners(), Long.toString(listenerVersion),
-          next.routes(), Long.toString(routes),
-          List.of(), "0"));
-      published.put(kind, new Published(next, clusters, endpoints, listenerVersion, routes));
-      Publication publication = new Publication(kind, clusters, endpoints, listenerVersion, routes, changed);
-      log.debug("published {} snapshot: {}", kind.group(), publication.changedTypes());
-      listeners.forEach(l -> l.accept(publication));
+      List<Rejection> current = new ArrayList<>();
+      refused.values().forEach(r -> current.add(r.rejection()));
+      rejections = List.copyOf(current);
+    }
+    announcements.forEach(Runnable::run);
+  }
+
+  // Called with the lock held.
+  private void publish(NodeKind kind, XdsResources next, List<Runnable> announcements) {
+    Published previous = published.get(kind);
+    if (previous != null && previous.resources().equals(next)) {
+      recovered(kind, "its resources are back to the ones in force");
+      return;
+    }
+    Refused lastRefused = refused.get(kind);
+    if (lastRefused != null && lastRefused.resources().equals(next)) {
+      return; // already refused, logged and counted
+    }
+    List<String> problems = check(kind, next);
+    if (!problems.isEmpty()) {
+      Rejection rejection = refuse(kind, next, problems, previous, lastRefused);
+      announcements.add(() -> rejectionListeners.forEach(l -> l.accept(rejection)));
+      return;
+    }
+    recovered(kind, "a snapshot passed the pre-flight check");
+    ContentSnapshot snapshot = previous == null ? ContentSnapshot.of(next)
+        : ContentSnapshot.of(next, previous.resources(), previous.snapshot());
+    Map<XdsType, String> versions = snapshot.versions();
+    Map<XdsType, String> changed = new EnumMap<>(XdsType.class);
+    versions.forEach((type, version) -> {
+      if (previous == null || !version.equals(previous.snapshot().versions().get(type))) {
+        changed.put(type, version);
+      }
+    });
+    published.put(kind, new Published(next, snapshot));
+    if (changed.isEmpty()) {
+      return; // the same resources in another order: nothing for clients
+    }
+    cache.setSnapshot(kind.group(), snapshot);
+    Publication publication = new Publication(kind, versions, changed);
+    log.debug("published {} snapshot: {}", kind.group(), publication.changedTypes());
+    announcements.add(() -> listeners.forEach(l -> l.accept(publication)));
+  }
+
+  private List<String> check(NodeKind kind, XdsResources resources) {
+    try {
+      return List.copyOf(preflight.problems(kind, resources));
+    } catch (RuntimeException e) {
+      log.error("pre-flight check of the {} snapshot failed; refusing the snapshot", kind.group(), e);
+      return List.of("pre-flight check failed: " + e);
     }
   }
 
-  private static long bump(long version, boolean changed, XdsType type, Map<XdsType, Long> changedTypes) {
-    if (!changed) {
-      return version;
+  // Called with the lock held.
+  private Rejection refuse(NodeKind kind, XdsResources next, List<String> problems, Published inForce,
+                           Refused lastRefused) {
+    Instant now = clock.instant();
+    Map<XdsType, String> versionsInForce = inForce == null ? Map.of() : inForce.snapshot().versions();
+    Rejection rejection = new Rejection(kind, problems, lastRefused == null ? now : lastRefused.rejection().since(),
+        now, versionsInForce);
+    refused.put(kind, new Refused(next, rejection));
+    if (lastRefused == null || !lastRefused.rejection().problems().equals(problems)) {
+      String listed = String.join("; ", problems.subList(0, Math.min(problems.size(), PROBLEMS_LOGGED)))
+          + (problems.size() > PROBLEMS_LOGGED ? "; and " + (problems.size() - PROBLEMS_LOGGED) + " more" : "");
+      log.warn("{} snapshot refused by the pre-flight check, {}: {}", kind.group(),
+          inForce == null ? "nothing is published for this node group yet"
+              : "the last good one stays in force (" + versionsText(versionsInForce) + ")", listed);
     }
-    changedTypes.put(type, version + 1);
-    return version + 1;
+    return rejection;
+  }
+
+  // Called with the lock held.
+  private void recovered(NodeKind kind, String why) {
+    if (refused.remove(kind) != null) {
+      log.info("{} snapshot no longer refused: {}", kind.group(), why);
+    }
+  }
+
+  private static String versionsText(Map<XdsType, String> versions) {
+    return String.join(", ", versions.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+  }
+
+  private static Map<XdsType, String> copy(Map<XdsType, String> versions) {
+    Map<XdsType, String> copy = new EnumMap<>(XdsType.class);
+    copy.putAll(versions);
+    return Collections.unmodifiableMap(copy);
   }
 }

@@ -23,8 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Follows every xDS stream through java-control-plane's callbacks: who the client is, what it was sent,
- * what it acknowledged, and what it rejected. A NACK is logged once, with the client's own error text, and
- * changes nothing for other clients (each stream has its own watches).
+ * what it acknowledged, and what it rejected. Every NACK is recorded and announced to the NACK listeners;
+ * it is logged once per client (node id), type and rejected version, with the client's own error text, however
+ * often the client repeats it (and on whichever stream). A NACK changes nothing for other clients (each stream
+ * has its own watches).
  *
  * <p>Told of each {@linkplain #published publication}, it also knows how long a client took to accept a
  * version: from the moment the version was both published and asked for on the stream (a client that
@@ -40,6 +42,15 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
   /** When each recent version was published, by node group and type URL; older versions are forgotten. */
   private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
   private static final int VERSIONS_REMEMBERED = 32;
+  private static final int NACKS_LOGGED_REMEMBERED = 4096;
+  private static final Runnable NOTHING = () -> { };
+  /** The (node, type, version) NACKs already logged, oldest forgotten first. Guarded by itself. */
+  private final Map<NackKey, Boolean> nacksLogged = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<NackKey, Boolean> eldest) {
+      return size() > NACKS_LOGGED_REMEMBERED;
+    }
+  };
 
   /**
    * A client accepted a version of a type that it had not accepted before on this stream.
@@ -55,6 +66,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
   private record PublishedType(String group, String typeUrl) {}
 
   private record Sent(String version, Instant at) {}
+
+  private record NackKey(String nodeId, String typeUrl, String version) {}
 
   public XdsClientTracker(Clock clock) {
     this.clock = clock;
@@ -126,7 +139,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
             }
           });
       synchronized (versions) {
-        versions.put(Long.toString(version), now);
+        versions.put(version, now);
       }
     });
   }
@@ -157,23 +170,26 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
     Stream stream = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant()));
+    Runnable announcement = NOTHING;
     synchronized (stream) {
       remember(stream, request.hasNode() ? request.getNode() : null);
       Instant now = clock.instant();
       stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
       if (request.hasErrorDetail()) {
         // version_info is the last version the client accepted; the rejected one is what the nonce answered.
-        nack(stream, request.getTypeUrl(), stream.versionSentWith(request.getResponseNonce()),
+        announcement = nack(stream, request.getTypeUrl(), stream.versionSentWith(request.getResponseNonce()),
             request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        ack(stream, request.getTypeUrl(), request.getVersionInfo(), request.getResponseNonce(), now);
+        announcement = ack(stream, request.getTypeUrl(), request.getVersionInfo(), request.getResponseNonce(), now);
       }
     }
+    announcement.run();
   }
 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
     Stream stream = streams.computeIfAbsent(streamId, id -> new Stream(id, clock.instant()));
+    Runnable announcement = NOTHING;
     synchronized (stream) {
       stream.protocol = "delta";
       remember(stream, request.hasNode() ? request.getNode() : null);
@@ -181,11 +197,12 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
       stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
       String version = stream.versionSentWith(request.getResponseNonce());
       if (request.hasErrorDetail()) {
-        nack(stream, request.getTypeUrl(), version, request.getErrorDetail());
+        announcement = nack(stream, request.getTypeUrl(), version, request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        ack(stream, request.getTypeUrl(), version, request.getResponseNonce(), now);
+        announcement = ack(stream, request.getTypeUrl(), version, request.getResponseNonce(), now);
       }
     }
+    announcement.run();
   }
 
   @Override
@@ -214,19 +231,30 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     }
   }
 
-  private void nack(Stream stream, String typeUrl, String version, Status error) {
+  /** Records a NACK (stream lock held); returns its announcement, to be run after the lock is released. */
+  private Runnable nack(Stream stream, String typeUrl, String version, Status error) {
     XdsClientStatus.Nack nack = new XdsClientStatus.Nack(version, error.getMessage(), clock.instant());
     stream.nacks.put(typeUrl, nack);
-    log.warn("NACK from node '{}' (cluster '{}', {}) for {} version '{}': {}", stream.node.getId(),
-        stream.node.getCluster(), stream.node.getUserAgentName(), typeUrl, version, error.getMessage());
+    boolean first;
+    synchronized (nacksLogged) {
+      first = nacksLogged.put(new NackKey(stream.node.getId(), typeUrl, version), Boolean.TRUE) == null;
+    }
+    if (first) {
+      log.warn("NACK from node '{}' (cluster '{}', {}) for {} version '{}': {}", stream.node.getId(),
+          stream.node.getCluster(), stream.node.getUserAgentName(), typeUrl, version, error.getMessage());
+    } else {
+      log.debug("NACK again from node '{}' for {} version '{}': {}", stream.node.getId(), typeUrl, version,
+          error.getMessage());
+    }
     NackEvent event = new NackEvent(stream.node.getId(), NodeKind.of(stream.node), typeUrl, nack);
-    nackListeners.forEach(l -> l.accept(event));
+    return () -> nackListeners.forEach(l -> l.accept(event));
   }
 
-  private void ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
+  /** Records an ACK (stream lock held); returns its announcement, to be run after the lock is released. */
+  private Runnable ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
     String previous = stream.acked.put(typeUrl, version);
     if (version.isEmpty() || version.equals(previous)) {
-      return;
+      return NOTHING;
     }
     NodeKind kind = NodeKind.of(stream.node);
     Optional<Instant> since = publishedAt(kind, typeUrl, version)
@@ -238,7 +266,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
         .map(from -> Duration.between(from, at))
         .map(d -> d.isNegative() ? Duration.ZERO : d);
     AckEvent event = new AckEvent(stream.node.getId(), kind, typeUrl, version, latency);
-    ackListeners.forEach(l -> l.accept(event));
+    return () -> ackListeners.forEach(l -> l.accept(event));
   }
 
   private Optional<Instant> publishedAt(NodeKind kind, String typeUrl, String version) {

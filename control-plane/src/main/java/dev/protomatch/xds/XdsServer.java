@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The xDS endpoint: ADS, state-of-the-world and incremental (delta), plus the per-type discovery services,
- * all served by java-control-plane from one snapshot cache.
+ * all served by java-control-plane from one snapshot cache. Watches reach the cache through a
+ * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected.
  */
 public final class XdsServer implements AutoCloseable {
   private final Server server;
@@ -25,7 +26,8 @@ public final class XdsServer implements AutoCloseable {
 
   public static XdsServer start(InetSocketAddress address, ServerCredentials credentials, SimpleCache<String> cache,
                                 XdsClientTracker tracker) throws IOException {
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(tracker), cache, new DefaultExecutorGroup(),
+    NackedVersionGuard guard = new NackedVersionGuard(cache);
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(guard, tracker), guard, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)

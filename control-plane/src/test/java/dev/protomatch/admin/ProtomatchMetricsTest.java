@@ -127,9 +127,9 @@ class ProtomatchMetricsTest {
   class Pushes {
     @Test
     void eachChangedTypeOfAPublicationIsOnePushToItsNodeGroup() throws IOException {
-      metrics.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, 1, 2, 1, 1, Map.of(XdsType.EDS, 2L)));
-      metrics.published(new SnapshotPublisher.Publication(NodeKind.ENVOY, 1, 1, 1, 1,
-          Map.of(XdsType.CDS, 1L, XdsType.EDS, 1L)));
+      metrics.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, Map.of(), Map.of(XdsType.EDS, "e2")));
+      metrics.published(new SnapshotPublisher.Publication(NodeKind.ENVOY, Map.of(),
+          Map.of(XdsType.CDS, "c1", XdsType.EDS, "e1")));
 
       PrometheusText.Scrape scrape = scrape();
 
@@ -138,6 +138,19 @@ class ProtomatchMetricsTest {
       assertThat(scrape.value("protomatch_xds_pushes_total", pushes("envoy", "CDS"))).hasValue(1);
       assertThat(scrape.value("protomatch_xds_pushes_total", pushes("envoy", "EDS"))).hasValue(1);
       assertThat(scrape.sum("protomatch_xds_pushes_total", Map.of())).isEqualTo(3);
+    }
+
+    @Test
+    void eachRefusedSnapshotIsCountedForItsNodeGroup() throws IOException {
+      SnapshotPublisher.Rejection rejection = new SnapshotPublisher.Rejection(NodeKind.PROXYLESS,
+          List.of("cluster 'a': bad"), Instant.EPOCH, Instant.EPOCH, Map.of());
+      metrics.snapshotRejected(rejection);
+      metrics.snapshotRejected(rejection);
+
+      PrometheusText.Scrape scrape = scrape();
+
+      assertThat(scrape.value("protomatch_snapshot_rejected_total", Map.of("node_group", "proxyless"))).hasValue(2);
+      assertThat(scrape.value("protomatch_snapshot_rejected_total", Map.of("node_group", "envoy"))).hasValue(0);
     }
 
     @Test
@@ -288,7 +301,8 @@ class ProtomatchMetricsTest {
 
       assertThat(scrape.families().keySet()).containsExactlyInAnyOrder(
           "protomatch_endpoints", "protomatch_snapshot_builds_total", "protomatch_snapshot_build_seconds",
-          "protomatch_xds_pushes_total", "protomatch_xds_push_latency_seconds", "protomatch_xds_connected_clients",
+          "protomatch_snapshot_rejected_total", "protomatch_xds_pushes_total", "protomatch_xds_push_latency_seconds",
+          "protomatch_xds_connected_clients",
           "protomatch_xds_nacks_total", "protomatch_probes_total", "protomatch_probe_duration_seconds",
           "protomatch_registrations_total", "protomatch_keepalives_total", "protomatch_deregistrations_total",
           "protomatch_lease_expiries_total", "protomatch_policy_reloads_total");

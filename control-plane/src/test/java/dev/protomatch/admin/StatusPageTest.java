@@ -2,6 +2,10 @@ package dev.protomatch.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.protomatch.xds.NodeKind;
+import dev.protomatch.xds.SnapshotPublisher;
+import dev.protomatch.xds.XdsType;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -109,6 +113,26 @@ class StatusPageTest {
         new AdminViews.Lease(3, "2026-11-25T03:00:03Z", false), null, new TreeMap<>(labels), 1,
         List.of(new AdminViews.ServiceBuild("demo.Greeter", api, null, api, null, methods)),
         new AdminViews.Probe("ok", "2026-11-25T03:00:00Z", "v1", null, null, 0));
+  }
+
+  @Test
+  void aRefusedSnapshotIsNamedWithItsProblemsEscapedAndFromTheSameViewAsTheJson() {
+    SnapshotPublisher.Rejection rejection = new SnapshotPublisher.Rejection(NodeKind.PROXYLESS,
+        List.of("ClusterLoadAssignment 'demo-greeter': address '<host>' is not an IP address"),
+        Instant.parse("2026-11-25T03:00:00Z"), Instant.parse("2026-11-25T03:00:05Z"),
+        Map.of(XdsType.EDS, "0123456789abcdef", XdsType.CDS, "fedcba9876543210"));
+    AdminViews.Clients clients = AdminViewBuilder.clients(List.of(), List.of(rejection));
+
+    String html = StatusPage.render(null, new AdminViews.Endpoints(0, List.of()), POLICY, clients);
+
+    assertThat(html).contains("<div class=\"notice rejected rejected-snapshot\" data-node-group=\"proxyless\">"
+            + "The newest proxyless snapshot (2026-11-25T03:00:05Z) was refused by the pre-flight check; the last"
+            + " good one stays in force: ClusterLoadAssignment &#39;demo-greeter&#39;: address &#39;&lt;host&gt;&#39;"
+            + " is not an IP address</div>")
+        .doesNotContain("<host>");
+    assertThat(AdminJson.write(clients)).contains("\"rejected_snapshots\"", "\"node_group\" : \"proxyless\"",
+        "\"since\" : \"2026-11-25T03:00:00Z\"", "\"versions_in_force\"", "\"endpoints\" : \"0123456789abcdef\"");
+    assertThat(AdminJson.write(AdminViewBuilder.clients(List.of(), List.of()))).doesNotContain("rejected");
   }
 
   private static AdminViews.Client client(long streamId) {

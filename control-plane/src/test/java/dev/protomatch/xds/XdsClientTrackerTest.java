@@ -2,6 +2,10 @@ package dev.protomatch.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.protomatch.testing.TestClock;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -14,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tracker's ACK and NACK announcements, driven through java-control-plane's callbacks with a test
@@ -112,6 +117,37 @@ class XdsClientTrackerTest {
   }
 
   @Test
+  void aNackRepeatedByTheSameClientIsAnnouncedEachTimeButLoggedOnce() {
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    Logger trackerLog = (Logger) LoggerFactory.getLogger(XdsClientTracker.class);
+    logged.start();
+    trackerLog.addAppender(logged);
+    try {
+      request(null, "", "");
+      for (int i = 1; i <= 3; i++) {
+        respond("n" + i, "v-bad");
+        nack("n" + i, "bad endpoints");
+      }
+      tracker.onStreamOpen(2, ""); // the same client on a new stream is the same client
+      tracker.onV3StreamRequest(2, DiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(EDS).build());
+      tracker.onV3StreamResponse(2, DiscoveryRequest.getDefaultInstance(),
+          DiscoveryResponse.newBuilder().setTypeUrl(EDS).setNonce("m1").setVersionInfo("v-bad").build());
+      tracker.onV3StreamRequest(2, DiscoveryRequest.newBuilder().setTypeUrl(EDS).setResponseNonce("m1")
+          .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage("bad endpoints")).build());
+      respond("n4", "v-worse");
+      nack("n4", "worse endpoints");
+
+      assertThat(nacks).hasSize(5);
+      assertThat(logged.list).filteredOn(e -> e.getLevel() == Level.WARN).extracting(ILoggingEvent::getFormattedMessage)
+          .satisfiesExactly(
+              line -> assertThat(line).contains("node 'client-1'", "version 'v-bad'", "bad endpoints"),
+              line -> assertThat(line).contains("node 'client-1'", "version 'v-worse'", "worse endpoints"));
+    } finally {
+      trackerLog.detachAppender(logged);
+    }
+  }
+
+  @Test
   void deltaAcksAreTimedTheSameWay() {
     tracker.onV3StreamDeltaRequest(1, DeltaDiscoveryRequest.newBuilder().setNode(NODE).setTypeUrl(EDS).build());
     publishEds(1);
@@ -129,14 +165,19 @@ class XdsClientTrackerTest {
   }
 
   private void publishEds(long version) {
-    tracker.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, 1, version, 1, 1,
-        Map.of(XdsType.EDS, version)));
+    tracker.published(new SnapshotPublisher.Publication(NodeKind.PROXYLESS, Map.of(XdsType.EDS, Long.toString(version)),
+        Map.of(XdsType.EDS, Long.toString(version))));
   }
 
   private void request(Node node, String version, String nonce) {
     DiscoveryRequest.Builder request = DiscoveryRequest.newBuilder().setTypeUrl(EDS).setVersionInfo(version)
         .setResponseNonce(nonce).setNode(node == null ? NODE : node);
     tracker.onV3StreamRequest(1, request.build());
+  }
+
+  private void nack(String nonce, String message) {
+    tracker.onV3StreamRequest(1, DiscoveryRequest.newBuilder().setTypeUrl(EDS).setResponseNonce(nonce)
+        .setErrorDetail(com.google.rpc.Status.newBuilder().setMessage(message)).build());
   }
 
   private void respond(String nonce, String version) {

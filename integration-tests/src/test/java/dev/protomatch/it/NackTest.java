@@ -7,15 +7,26 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import com.sun.management.OperatingSystemMXBean;
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.demo.v2.GreeterGrpc;
 import dev.protomatch.demo.v2.HelloRequest;
+import dev.protomatch.testing.PrometheusText;
 import dev.protomatch.testing.XdsClients;
+import dev.protomatch.xds.NodeKind;
 import dev.protomatch.xds.XdsClientStatus;
 import dev.protomatch.xds.XdsClientTracker;
+import dev.protomatch.xds.XdsType;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,12 +47,17 @@ import org.slf4j.LoggerFactory;
  * A client that rejects what protomatch sends (a NACK, here from raw ADS clients on both protocol variants)
  * is recorded with its own error text and logged, and changes nothing for anyone else: a grpc-java xDS
  * client on the same control plane keeps calling successfully and keeps receiving updates, and the NACKing
- * clients themselves get the next configuration.
+ * clients themselves get the next different configuration. A rejected version is never sent again to the
+ * stream that rejected it: a real grpc-java client that keeps rejecting is sent a handful of responses, not
+ * a storm (measured in nack-storm.txt).
  */
 class NackTest {
   private static final String SOTW_NODE = "it-raw-nack-sotw";
   private static final String DELTA_NODE = "it-raw-nack-delta";
   private static final String GRPC_JAVA_NODE = "it-grpc-java-beside-nack";
+  private static final String REJECTING_NODE = "it-grpc-java-rejecting";
+  private static final String INVALID_CLUSTERS_VERSION = "static-cluster-grpc-java-rejects";
+  private static final Duration STORM_WINDOW = Duration.ofSeconds(10);
   private static final String SOTW_ERROR = "rejected by test: bad endpoint";
   private static final String DELTA_ERROR = "rejected by test (delta): bad endpoint";
   private static final String USER_AGENT = "protomatch-it-raw";
@@ -126,7 +142,10 @@ class NackTest {
         assertThat(failures).isEmpty();
         assertAllCallsSucceed(greeter, 20);
 
-        // The NACKing clients are served on: both hold the new endpoints, and have ACKed them.
+        // A rejected version is not sent again: the NACKing clients are served the next different snapshot,
+        // and both then hold its endpoints and have ACKed them.
+        fleet.startGreeter("v2", "new-v2-d");
+        decision = fleet.awaitGreeterDecision(d -> d.included().size() == 4, PATIENCE);
         Map<String, Set<String>> expected = published(decision);
         await().atMost(PATIENCE).untilAsserted(() -> {
           assertThat(sotw.endpointsByCluster()).as("state of the world").isEqualTo(expected);
@@ -165,6 +184,93 @@ class NackTest {
       }
     } finally {
       channel.shutdownNow();
+    }
+  }
+
+  /**
+   * A real grpc-java client rejects a cluster (STATIC, which grpc-java does not support) and keeps
+   * rejecting it: what protomatch sends it over the next 10 s is counted on the wire by a pass-through ADS
+   * proxy, with this JVM's CPU time (control plane and client both run here). The rejected version must not
+   * be sent again; the client keeps its last good clusters and gets the next different snapshot.
+   */
+  @Test
+  void aRejectedVersionIsNotSentAgainToTheClientThatRejectedIt() throws Exception {
+    var cache = fleet.controlPlane().snapshotCache();
+    Snapshot good = cache.getSnapshot(NodeKind.PROXYLESS.group());
+    try (CountingAdsProxy proxy = CountingAdsProxy.start(fleet.xdsPort())) {
+      ManagedChannel channel = XdsClients.channel(proxy.port(), "demo-greeter", REJECTING_NODE);
+      try {
+        GreeterGrpc.GreeterBlockingStub greeter = GreeterGrpc.newBlockingStub(channel);
+        await().atMost(PATIENCE).ignoreExceptions().until(() -> sayHello(greeter) != null);
+        await().atMost(PATIENCE).until(() -> status(REJECTING_NODE).types().values().stream()
+            .allMatch(type -> !type.ackedVersion().isEmpty() && type.ackedVersion().equals(type.sentVersion())));
+        double nacksCountedBefore = countedNacks(XdsType.CDS);
+        long responsesBefore = proxy.totalResponses();
+        long nacksBefore = proxy.totalNacks();
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long cpuBefore = os.getProcessCpuTime();
+        long wallBefore = System.nanoTime();
+
+        cache.setSnapshot(NodeKind.PROXYLESS.group(), withUnsupportedCluster(good));
+        Thread.sleep(STORM_WINDOW.toMillis());
+
+        long responses = proxy.totalResponses() - responsesBefore;
+        long nacks = proxy.totalNacks() - nacksBefore;
+        long cpuMillis = (os.getProcessCpuTime() - cpuBefore) / 1_000_000;
+        long wallMillis = (System.nanoTime() - wallBefore) / 1_000_000;
+        Reports.append("nack-storm", "grpc-java client rejecting CDS version '" + INVALID_CLUSTERS_VERSION + "': "
+            + responses + " responses sent to it and " + nacks + " NACKs from it in " + wallMillis + " ms (by type: "
+            + proxy.responses() + "); JVM process CPU (control plane + client) " + cpuMillis + " ms over "
+            + wallMillis + " ms wall, " + os.getAvailableProcessors() + " cores");
+
+        assertThat(nacks).as("NACKs of the unsupported cluster").isPositive();
+        assertThat(responses).as("responses sent to the rejecting client in %s", STORM_WINDOW).isLessThanOrEqualTo(5);
+        // protomatch still counts every NACK it received, and the client's own words are on /v1/clients.
+        await().atMost(PATIENCE).untilAsserted(() ->
+            assertThat(countedNacks(XdsType.CDS) - nacksCountedBefore).isEqualTo((double) nacks));
+        assertThat(lastNack(REJECTING_NODE, AdsClient.CLUSTER_TYPE)).hasValueSatisfying(nack -> {
+          assertThat(nack.version()).isEqualTo(INVALID_CLUSTERS_VERSION);
+          assertThat(nack.errorDetail()).contains("demo-greeter");
+        });
+        assertThat(warnings()).filteredOn(line -> line.contains("NACK from node '" + REJECTING_NODE + "'"))
+            .singleElement().satisfies(line -> assertThat(line).contains(INVALID_CLUSTERS_VERSION));
+        assertAllCallsSucceed(greeter, 20); // on its last good clusters
+
+        // The next different snapshot reaches the client, and it accepts it.
+        cache.setSnapshot(NodeKind.PROXYLESS.group(), good);
+        await().atMost(PATIENCE).untilAsserted(() -> assertThat(status(REJECTING_NODE).types()
+            .get(AdsClient.CLUSTER_TYPE).ackedVersion()).isEqualTo(good.clusters().version()));
+        assertAllCallsSucceed(greeter, 20);
+      } finally {
+        channel.shutdownNow();
+      }
+    } finally {
+      cache.setSnapshot(NodeKind.PROXYLESS.group(), good);
+    }
+  }
+
+  /** The snapshot with its demo-greeter cluster made STATIC, which grpc-java rejects (EDS and LOGICAL_DNS only). */
+  private static Snapshot withUnsupportedCluster(Snapshot good) {
+    Map<String, Cluster> clusters = new TreeMap<>(good.clusters().resources());
+    clusters.put("demo-greeter", clusters.get("demo-greeter").toBuilder().setType(Cluster.DiscoveryType.STATIC).build());
+    return Snapshot.create(
+        clusters.values(), INVALID_CLUSTERS_VERSION,
+        good.endpoints().resources().values(), good.endpoints().version(),
+        good.listeners().resources().values(), good.listeners().version(),
+        good.routes().resources().values(), good.routes().version(),
+        List.of(), "0");
+  }
+
+  private static double countedNacks(XdsType type) {
+    try {
+      HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+          "http://127.0.0.1:" + fleet.controlPlane().adminPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      return PrometheusText.parse(response.body()).sum("protomatch_xds_nacks_total", Map.of("type", type.name()));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
