@@ -92,7 +92,7 @@ public final class Fleet implements AutoCloseable {
     startControlPlane();
   }
 
-  /** A registered demo.Greeter process of build {@code v1} or {@code v2}. */
+  /** A registered demo.Greeter process of build {@code v1}, {@code v2}, {@code v2x} or {@code v3} (DemoGreeters). */
   public ProtomatchProcess startGreeter(String build, String instance) throws IOException {
     ProtomatchProcess greeter = ProtomatchProcess.startServer(List.of("greeter", "--build", build, "--instance", instance,
             "--register", "127.0.0.1:" + options.registrationPort(), "--token-env", TOKEN_ENV, "--ttl-seconds", "3"),
