@@ -14,7 +14,8 @@ import java.util.TreeMap;
 /**
  * Established TCP connections one process holds to given loopback ports, read from Linux's /proc as
  * {@code ss -tnp} does: the socket inodes among /proc/PID/fd, matched against /proc/PID/net/tcp{,6}.
- * Counts what the kernel has, not what a client library believes it has.
+ * Counts what the kernel has, not what a client library believes it has. Linux only: where there is no
+ * /proc, every count is 0.
  */
 final class TcpConnections {
   private static final String ESTABLISHED = "01";
