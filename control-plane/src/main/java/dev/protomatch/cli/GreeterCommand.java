@@ -19,14 +19,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code protomatch greeter}: one instance of the demo Greeter in build v1 or v2, with reflection, and
- * optionally registered with a control plane through a {@link RegistrationAgent}. Used by the demo and the
- * integration tests as a real process that can be rolled or killed.
+ * {@code protomatch greeter}: one instance of the demo Greeter in build v1, v2, v2x or v3 (see
+ * {@link DemoGreeters}), with reflection, and optionally registered with a control plane through a
+ * {@link RegistrationAgent}. Used by the demo and the integration tests as a real process that can be
+ * rolled or killed.
  */
 @Command(name = "greeter", mixinStandardHelpOptions = true,
-    description = "Runs a demo.Greeter server (build v1 or v2) on loopback; prints 'listening on HOST:PORT'.")
+    description = "Runs a demo.Greeter server (build v1, v2, v2x or v3) on loopback; prints 'listening on HOST:PORT'.")
 final class GreeterCommand implements Callable<Integer> {
-  @Option(names = "--build", required = true, paramLabel = "v1|v2", description = "Which build of demo.Greeter.")
+  @Option(names = "--build", required = true, paramLabel = "v1|v2|v2x|v3",
+      description = "Which build of demo.Greeter: v1 (SayHello), v2 (+ SayHelloAgain), v2x (v2, but SayHelloAgain "
+          + "takes a HelloAgainRequest), v3 (v2 + SayGoodbye).")
   String build;
 
   @Option(names = "--port", defaultValue = "0", description = "Port (0: any free port).")
@@ -57,7 +60,9 @@ final class GreeterCommand implements Callable<Integer> {
     BindableService service = switch (build) {
       case "v1" -> DemoGreeters.v1(instance);
       case "v2" -> DemoGreeters.v2(instance);
-      default -> throw new UserInputException("--build: expected v1 or v2, got '" + build + "'");
+      case "v2x" -> DemoGreeters.v2x(instance);
+      case "v3" -> DemoGreeters.v3(instance);
+      default -> throw new UserInputException("--build: expected v1, v2, v2x or v3, got '" + build + "'");
     };
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(service);
     if (!noReflection) {
@@ -66,8 +71,12 @@ final class GreeterCommand implements Callable<Integer> {
     Server server = builder.build().start();
     RegistrationAgent agent = null;
     if (register != null) {
-      var file = build.equals("v1") ? dev.protomatch.demo.v1.GreeterProto.getDescriptor()
-          : dev.protomatch.demo.v2.GreeterProto.getDescriptor();
+      var file = switch (build) {
+        case "v1" -> dev.protomatch.demo.v1.GreeterProto.getDescriptor();
+        case "v2" -> dev.protomatch.demo.v2.GreeterProto.getDescriptor();
+        case "v2x" -> dev.protomatch.demo.v2x.GreeterProto.getDescriptor();
+        default -> dev.protomatch.demo.v3.GreeterProto.getDescriptor();
+      };
       agent = new RegistrationAgent(register, Optional.ofNullable(System.getenv(tokenEnv)), RegisterRequest.newBuilder()
           .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort())
               .putLabels("build", build).putLabels("instance", instance)

@@ -5,11 +5,16 @@ import dev.protomatch.demo.ProtomatchProcess;
 import dev.protomatch.server.ControlPlane;
 import dev.protomatch.server.ControlPlaneOptions;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -92,10 +97,16 @@ public final class Fleet implements AutoCloseable {
     startControlPlane();
   }
 
-  /** A registered demo.Greeter process of build {@code v1} or {@code v2}. */
+  /** A registered demo.Greeter process of build {@code v1}, {@code v2}, {@code v2x} or {@code v3} (DemoGreeters). */
   public ProtomatchProcess startGreeter(String build, String instance) throws IOException {
+    return startGreeter(build, instance, 0);
+  }
+
+  /** The same on a given port (0: any free port). */
+  public ProtomatchProcess startGreeter(String build, String instance, int port) throws IOException {
     ProtomatchProcess greeter = ProtomatchProcess.startServer(List.of("greeter", "--build", build, "--instance", instance,
-            "--register", "127.0.0.1:" + options.registrationPort(), "--token-env", TOKEN_ENV, "--ttl-seconds", "3"),
+            "--port", Integer.toString(port), "--register", "127.0.0.1:" + options.registrationPort(),
+            "--token-env", TOKEN_ENV, "--ttl-seconds", "3"),
         Map.of(TOKEN_ENV, token), log(), Duration.ofSeconds(60));
     greeters.add(greeter);
     return greeter;
@@ -114,6 +125,30 @@ public final class Fleet implements AutoCloseable {
       Thread.sleep(50);
     } while (System.nanoTime() < deadline);
     throw new AssertionError("decision did not reach the expected state within " + timeout + ": " + decision);
+  }
+
+  /**
+   * Replaces the policy file (atomically) and waits until the control plane's watcher has applied exactly
+   * this content (the applied policy's SHA-256 is that of the file's bytes).
+   */
+  public void applyPolicy(String policy, Duration timeout) throws IOException, InterruptedException {
+    byte[] content = policy.getBytes(StandardCharsets.UTF_8);
+    Path next = Files.write(work.resolve("policies.yaml.next"), content);
+    Files.move(next, policyFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    String sha256;
+    try {
+      sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform must provide SHA-256", e);
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!controlPlane.policies().current().sha256().equals(sha256)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("policy not applied within " + timeout + "; last outcome: "
+            + controlPlane.policies().lastOutcome());
+      }
+      Thread.sleep(50);
+    }
   }
 
   /** The token {@code POST} admin calls need (the control plane read it from PROTOMATCH_ADMIN_TOKEN). */
