@@ -12,6 +12,7 @@ import java.util.List;
  * @param withoutReflection how to treat endpoints whose reflection cannot be probed
  * @param staticEndpoints addresses declared in the file for services that cannot register; their hashes
  *     are learned by probing
+ * @param dataPlane deadlines, limits, retries, TLS and outlier detection of the service's calls
  */
 public record ServicePolicy(
     String service,
@@ -19,10 +20,17 @@ public record ServicePolicy(
     Expectation expect,
     WhenNoneQualify whenNoneQualify,
     WithoutReflection withoutReflection,
-    List<HostPort> staticEndpoints) {
+    List<HostPort> staticEndpoints,
+    DataPlanePolicy dataPlane) {
 
   public ServicePolicy {
     staticEndpoints = List.copyOf(staticEndpoints);
+  }
+
+  /** A policy with {@link DataPlanePolicy#DEFAULTS}. */
+  public ServicePolicy(String service, String cluster, Expectation expect, WhenNoneQualify whenNoneQualify,
+      WithoutReflection withoutReflection, List<HostPort> staticEndpoints) {
+    this(service, cluster, expect, whenNoneQualify, withoutReflection, staticEndpoints, DataPlanePolicy.DEFAULTS);
   }
 
   /** What to publish when no endpoint qualifies. */

@@ -15,6 +15,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.pgv.ReflectiveValidatorIndex;
 import io.envoyproxy.pgv.ValidationException;
@@ -36,7 +38,7 @@ import java.util.regex.Pattern;
  * <p>Every cluster, assignment, listener and route configuration is validated, and so is every typed config
  * embedded in them as a {@code google.protobuf.Any}, wherever it sits (the HttpConnectionManager of a
  * listener or API listener, the Router in its HTTP filters, the HttpProtocolOptions among a cluster's
- * typed_extension_protocol_options), recursively. An embedded type this class cannot check (not one of
+ * typed_extension_protocol_options, a cluster's UpstreamTlsContext, a route's retry host predicate), recursively. An embedded type this class cannot check (not one of
  * {@link #EMBEDDED_TYPES}) is a problem too, so a new kind of typed config cannot slip through unchecked.
  *
  * <p>protoc-gen-validate generates nothing for a .proto file that does not import validate.proto, and its
@@ -57,7 +59,8 @@ import java.util.regex.Pattern;
 public final class EnvoyRulesPreflight implements SnapshotPreflight {
   /** The typed configs protomatch embeds in its resources, by full protobuf name. */
   static final Map<String, Message> EMBEDDED_TYPES = byFullName(HttpConnectionManager.getDefaultInstance(),
-      Router.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance());
+      Router.getDefaultInstance(), HttpProtocolOptions.getDefaultInstance(), UpstreamTlsContext.getDefaultInstance(),
+      PreviousHostsPredicate.getDefaultInstance());
 
   private static final Pattern SINGLE_BOUND = Pattern.compile("(must be (?:greater|less) than(?: or equal to)?) ?(.*)");
 

@@ -1,18 +1,26 @@
 package dev.protomatch.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
 import com.google.protobuf.UInt32Value;
 import com.google.protobuf.util.Durations;
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.policy.DataPlanePolicy;
 import dev.protomatch.registry.Locality;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.KeepaliveSettings;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -21,6 +29,7 @@ import io.envoyproxy.envoy.config.listener.v3.ApiListener;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -30,7 +39,14 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.Percent;
 import dev.protomatch.decision.MethodRoute;
 import dev.protomatch.descriptor.DescriptorHash;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +58,8 @@ import java.util.HexFormat;
 import java.util.SortedSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 
 /**
@@ -74,6 +92,17 @@ public final class SnapshotBuilder {
   private static final String HCM_TYPE = "envoy.filters.network.http_connection_manager";
   private static final String ROUTER = "envoy.filters.http.router";
   private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  private static final String PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
+  private static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+  /**
+   * The cluster of Envoy's catch-all route. Policy cluster names cannot contain {@code ~} and build-set
+   * clusters end in 12 hex digits, so no service's cluster can take this name.
+   */
+  public static final String UNKNOWN_SERVICE_CLUSTER = "protomatch~unknown-service";
+  private static final DataPlanePolicy NO_RETRIES = new DataPlanePolicy(Optional.empty(),
+      DataPlanePolicy.CircuitBreakers.DEFAULTS,
+      new DataPlanePolicy.Retries(false, List.of(), 0, OptionalInt.empty()),
+      Optional.empty(), Optional.empty());
 
   private final String envoyListenerHost;
   private final int envoyListenerPort;
@@ -113,23 +142,25 @@ public final class SnapshotBuilder {
 
     for (ServiceDecision service : decision.services().values()) {
       String cluster = service.policy().cluster();
-      clusters.put(cluster, cluster(cluster, kind));
+      DataPlanePolicy dataPlane = service.policy().dataPlane();
+      clusters.put(cluster, cluster(cluster, kind, dataPlane));
       endpoints.put(cluster, assignment(cluster, service.fallback()));
       List<Route> serviceRoutes = new ArrayList<>();
       for (MethodRoute method : service.routes().values()) {
         String target = method.builds().isEmpty() ? cluster : buildSetCluster(cluster, method.builds());
         if (!clusters.containsKey(target)) {
-          clusters.put(target, cluster(target, kind));
+          clusters.put(target, cluster(target, kind, dataPlane));
           endpoints.put(target, assignment(target, service.endpointsOf(method.builds())));
         }
-        serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method.method()), target));
+        serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method.method()),
+            target, dataPlane));
       }
-      Route prefix = route(RouteMatch.newBuilder().setPrefix("/" + service.service() + "/"), cluster);
+      Route prefix = route(RouteMatch.newBuilder().setPrefix("/" + service.service() + "/"), cluster, dataPlane);
       if (kind == NodeKind.PROXYLESS) {
         serviceRoutes.add(prefix);
         routes.put(cluster, routeConfiguration(cluster, serviceRoutes));
         listeners.put(cluster, Listener.newBuilder().setName(cluster)
-            .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(connectionManager(cluster, cluster))))
+            .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(connectionManager(cluster, cluster).build())))
             .build());
       } else {
         envoyRoutes.addAll(serviceRoutes);
@@ -138,6 +169,11 @@ public final class SnapshotBuilder {
     }
     if (kind == NodeKind.ENVOY) {
       envoyRoutes.addAll(envoyPrefixRoutes); // exact method paths before any service prefix
+      // Any other path: an empty cluster, so Envoy answers 503 "no healthy upstream", which gRPC callers read as
+      // UNAVAILABLE, as a proxyless client does for a target with no listener (rather than 404, UNIMPLEMENTED).
+      envoyRoutes.add(route(RouteMatch.newBuilder().setPrefix("/"), UNKNOWN_SERVICE_CLUSTER, NO_RETRIES));
+      clusters.put(UNKNOWN_SERVICE_CLUSTER, cluster(UNKNOWN_SERVICE_CLUSTER, kind, NO_RETRIES));
+      endpoints.put(UNKNOWN_SERVICE_CLUSTER, assignment(UNKNOWN_SERVICE_CLUSTER, List.of()));
       routes.put(ENVOY_LISTENER, routeConfiguration(ENVOY_LISTENER, envoyRoutes));
       listeners.put(ENVOY_LISTENER, envoyListener());
     }
@@ -150,21 +186,84 @@ public final class SnapshotBuilder {
         .setResourceApiVersion(ApiVersion.V3).build();
   }
 
-  private static Cluster cluster(String name, NodeKind kind) {
+  /**
+   * The name Envoy's statistics use for a cluster: its name with {@code .} and {@code ~} replaced by {@code _},
+   * because Envoy's default tag extraction splits stat names at dots (two clusters differing only there share
+   * their statistics).
+   */
+  static String statName(String cluster) {
+    return cluster.replace('.', '_').replace('~', '_');
+  }
+
+  private static Cluster cluster(String name, NodeKind kind, DataPlanePolicy dataPlane) {
     Cluster.Builder cluster = Cluster.newBuilder()
         .setName(name)
+        .setAltStatName(statName(name))
         .setType(Cluster.DiscoveryType.EDS)
         .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ads()))
         .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .setConnectTimeout(Durations.fromSeconds(1));
+        .setConnectTimeout(Durations.fromSeconds(1))
+        .setCircuitBreakers(circuitBreakers(dataPlane));
     if (kind == NodeKind.ENVOY) {
-      // Envoy speaks HTTP/1.1 upstream unless told otherwise; gRPC needs HTTP/2.
+      // Envoy speaks HTTP/1.1 upstream unless told otherwise; gRPC needs HTTP/2. Keepalive pings find a dead
+      // connection under a long stream; gRPC servers by default allow one ping per 5 minutes while calls are
+      // active (more earn a GOAWAY too_many_pings), so the interval is 5 minutes (Envoy adds 0-15% jitter).
       cluster.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(HttpProtocolOptions.newBuilder()
           .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+              .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder().setConnectionKeepalive(KeepaliveSettings.newBuilder()
+                  .setInterval(KEEPALIVE_INTERVAL).setTimeout(KEEPALIVE_TIMEOUT))))
           .build()));
+      dataPlane.upstreamTls().ifPresent(tls -> cluster.setTransportSocket(transportSocket(tls)));
+      dataPlane.outlierDetection().ifPresent(outliers -> cluster.setOutlierDetection(outlierDetection(outliers)));
     }
     return cluster.build();
+  }
+
+  static final Duration KEEPALIVE_INTERVAL = Durations.fromSeconds(300);
+  static final Duration KEEPALIVE_TIMEOUT = Durations.fromSeconds(20);
+
+  /**
+   * One DEFAULT-priority threshold. Concurrent retries are limited by the retry budget when the policy sets
+   * one, else not at all (Envoy's default of 3 concurrent retries per cluster would drop most retries after
+   * an endpoint dies under load).
+   */
+  private static CircuitBreakers circuitBreakers(DataPlanePolicy dataPlane) {
+    DataPlanePolicy.CircuitBreakers limits = dataPlane.circuitBreakers();
+    CircuitBreakers.Thresholds.Builder thresholds = CircuitBreakers.Thresholds.newBuilder()
+        .setPriority(RoutingPriority.DEFAULT)
+        .setMaxConnections(UInt32Value.of(limits.maxConnections()))
+        .setMaxPendingRequests(UInt32Value.of(limits.maxPendingRequests()))
+        .setMaxRequests(UInt32Value.of(limits.maxRequests()));
+    if (dataPlane.retries().budgetPercent().isPresent()) {
+      thresholds.setRetryBudget(CircuitBreakers.Thresholds.RetryBudget.newBuilder()
+          .setBudgetPercent(Percent.newBuilder().setValue(dataPlane.retries().budgetPercent().getAsInt())));
+    } else {
+      thresholds.setMaxRetries(UInt32Value.of(DataPlanePolicy.CircuitBreakers.UNLIMITED));
+    }
+    return CircuitBreakers.newBuilder().addThresholds(thresholds).build();
+  }
+
+  private static TransportSocket transportSocket(DataPlanePolicy.UpstreamTls tls) {
+    CertificateValidationContext.Builder validation = CertificateValidationContext.newBuilder()
+        .setTrustedCa(DataSource.newBuilder().setFilename(tls.caFile().toString()));
+    tls.sni().ifPresent(sni -> validation.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+        .setSanType(SubjectAltNameMatcher.SanType.DNS).setMatcher(StringMatcher.newBuilder().setExact(sni))));
+    UpstreamTlsContext.Builder context = UpstreamTlsContext.newBuilder()
+        .setCommonTlsContext(CommonTlsContext.newBuilder()
+            .addAlpnProtocols("h2") // gRPC servers refuse TLS connections that do not negotiate h2
+            .setValidationContext(validation));
+    tls.sni().ifPresent(context::setSni);
+    return TransportSocket.newBuilder().setName(TLS_TRANSPORT_SOCKET).setTypedConfig(Any.pack(context.build())).build();
+  }
+
+  private static OutlierDetection outlierDetection(DataPlanePolicy.OutlierDetection outliers) {
+    return OutlierDetection.newBuilder()
+        .setConsecutive5Xx(UInt32Value.of(outliers.consecutiveErrors()))
+        .setConsecutiveGatewayFailure(UInt32Value.of(outliers.consecutiveGatewayErrors()))
+        .setEnforcingConsecutiveGatewayFailure(UInt32Value.of(100)) // Envoy's default 0 only counts them
+        .setBaseEjectionTime(Durations.fromMillis(outliers.baseEjectionTime().toMillis()))
+        .setMaxEjectionPercent(UInt32Value.of(outliers.maxEjectionPercent()))
+        .build();
   }
 
   /**
@@ -203,9 +302,44 @@ public final class SnapshotBuilder {
     return assignment.build();
   }
 
-  private static Route route(RouteMatch.Builder match, String cluster) {
-    return Route.newBuilder().setMatch(match).setRoute(RouteAction.newBuilder().setCluster(cluster)).build();
+  /**
+   * A route with no Envoy route timeout ({@code timeout: 0s}: Envoy's default of 15 s would cut every longer
+   * call and every stream) whose deadline is the caller's {@code grpc-timeout}
+   * ({@code max_stream_duration.grpc_timeout_header_max}, which proxyless clients read too, gRFC A31): unlimited,
+   * or cut to the policy's {@code max-timeout}, which then also bounds calls without a deadline.
+   */
+  private static Route route(RouteMatch.Builder match, String cluster, DataPlanePolicy dataPlane) {
+    Duration max = dataPlane.maxTimeout().map(d -> Durations.fromMillis(d.toMillis())).orElse(Durations.ZERO);
+    RouteAction.MaxStreamDuration.Builder streamDuration = RouteAction.MaxStreamDuration.newBuilder()
+        .setGrpcTimeoutHeaderMax(max);
+    if (dataPlane.maxTimeout().isPresent()) {
+      streamDuration.setMaxStreamDuration(max);
+    }
+    RouteAction.Builder action = RouteAction.newBuilder().setCluster(cluster)
+        .setTimeout(Durations.ZERO)
+        .setMaxStreamDuration(streamDuration);
+    if (dataPlane.retries().enabled()) {
+      action.setRetryPolicy(retryPolicy(dataPlane.retries()));
+    }
+    return Route.newBuilder().setMatch(match).setRoute(action).build();
   }
+
+  /**
+   * Envoy reads every condition; proxyless clients read the gRPC status ones (gRFC A44) and ignore the
+   * host predicate. Both back off from 25 ms to 250 ms by default.
+   */
+  private static RetryPolicy retryPolicy(DataPlanePolicy.Retries retries) {
+    return RetryPolicy.newBuilder()
+        .setRetryOn(String.join(",", retries.retryOn()))
+        .setNumRetries(UInt32Value.of(retries.maxRetries()))
+        .addRetryHostPredicate(RetryPolicy.RetryHostPredicate.newBuilder().setName(PREVIOUS_HOSTS)
+            .setTypedConfig(Any.pack(PreviousHostsPredicate.getDefaultInstance())))
+        .setHostSelectionRetryMaxAttempts(HOST_SELECTION_ATTEMPTS)
+        .build();
+  }
+
+  /** How often Envoy picks again when the predicate rejects a host already tried (Istio uses 5). */
+  static final long HOST_SELECTION_ATTEMPTS = 5;
 
   private static RouteConfiguration routeConfiguration(String name, List<Route> routes) {
     return RouteConfiguration.newBuilder().setName(name)
@@ -213,13 +347,12 @@ public final class SnapshotBuilder {
         .build();
   }
 
-  private static HttpConnectionManager connectionManager(String statPrefix, String routeConfiguration) {
+  private static HttpConnectionManager.Builder connectionManager(String statPrefix, String routeConfiguration) {
     return HttpConnectionManager.newBuilder()
         .setStatPrefix(statPrefix)
         .setCodecType(HttpConnectionManager.CodecType.AUTO)
         .setRds(Rds.newBuilder().setConfigSource(ads()).setRouteConfigName(routeConfiguration))
-        .addHttpFilters(HttpFilter.newBuilder().setName(ROUTER).setTypedConfig(Any.pack(Router.getDefaultInstance())))
-        .build();
+        .addHttpFilters(HttpFilter.newBuilder().setName(ROUTER).setTypedConfig(Any.pack(Router.getDefaultInstance())));
   }
 
   private Listener envoyListener() {
@@ -228,7 +361,11 @@ public final class SnapshotBuilder {
         .setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder().setSocketAddress(
             SocketAddress.newBuilder().setAddress(envoyListenerHost).setPortValue(envoyListenerPort)))
         .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(HCM_TYPE)
-            .setTypedConfig(Any.pack(connectionManager("protomatch_egress", ENVOY_LISTENER)))))
+            .setTypedConfig(Any.pack(connectionManager("protomatch_egress", ENVOY_LISTENER)
+                // Envoy resets a stream with no message for 5 minutes by default, which ends quiet long-lived
+                // streams (watches). Off: deadlines come from callers, dead upstream connections are found by
+                // keepalive, and the downstream is the local application over loopback.
+                .setStreamIdleTimeout(Durations.ZERO).build()))))
         .build();
   }
 }
