@@ -38,24 +38,35 @@ public final class PolicyParser {
       List.of("max-message-bytes", "max-services-per-endpoint", "max-endpoints-per-client");
   /** Keys of one entry of {@code services}. */
   public static final List<String> SERVICE_KEYS = List.of(
-      "service", "cluster", "expect", "when-none-qualify", "without-reflection", "static-endpoints");
+      "service", "cluster", "expect", "when-none-qualify", "without-reflection", "static-endpoints",
+      "max-timeout", "circuit-breakers", "retries", "upstream-tls", "outlier-detection");
   /** Keys of {@code expect} when it is a mapping (exactly one of them is given). */
   public static final List<String> EXPECT_KEYS = List.of("api", "schema", "methods");
+  public static final List<String> CIRCUIT_BREAKER_KEYS =
+      List.of("max-connections", "max-pending-requests", "max-requests");
+  public static final List<String> RETRY_KEYS = List.of("enabled", "retry-on", "max-retries", "budget-percent");
+  public static final List<String> UPSTREAM_TLS_KEYS = List.of("ca-file", "sni");
+  public static final List<String> OUTLIER_DETECTION_KEYS = List.of(
+      "consecutive-errors", "consecutive-gateway-errors", "base-ejection-time", "max-ejection-percent");
 
   /**
    * Every mapping of the format and the keys it accepts, by path: {@code ""} is the top level and
    * {@code services[]} any entry of {@code services}. Tests compare this with the JSON Schema so the two
    * cannot drift apart.
    */
-  public static final Map<String, List<String>> ACCEPTED_KEYS = Map.of(
-      "", TOP_LEVEL_KEYS,
-      "settings", SETTINGS_KEYS,
-      "settings.lease", LEASE_KEYS,
-      "settings.probe", PROBE_KEYS,
-      "settings.auth", AUTH_KEYS,
-      "settings.limits", LIMITS_KEYS,
-      "services[]", SERVICE_KEYS,
-      "services[].expect", EXPECT_KEYS);
+  public static final Map<String, List<String>> ACCEPTED_KEYS = Map.ofEntries(
+      Map.entry("", TOP_LEVEL_KEYS),
+      Map.entry("settings", SETTINGS_KEYS),
+      Map.entry("settings.lease", LEASE_KEYS),
+      Map.entry("settings.probe", PROBE_KEYS),
+      Map.entry("settings.auth", AUTH_KEYS),
+      Map.entry("settings.limits", LIMITS_KEYS),
+      Map.entry("services[]", SERVICE_KEYS),
+      Map.entry("services[].expect", EXPECT_KEYS),
+      Map.entry("services[].circuit-breakers", CIRCUIT_BREAKER_KEYS),
+      Map.entry("services[].retries", RETRY_KEYS),
+      Map.entry("services[].upstream-tls", UPSTREAM_TLS_KEYS),
+      Map.entry("services[].outlier-detection", OUTLIER_DETECTION_KEYS));
 
   private final Function<String, String> environment;
   private final Predicate<Path> readable;

@@ -28,11 +28,13 @@ final class ServicePolicyParser {
   private static final String NEWEST = "newest";
 
   private final ValueReader values;
+  private final DataPlanePolicyParser dataPlane;
   private final Map<String, YamlNode> firstService = new HashMap<>();
   private final Map<String, YamlNode> firstCluster = new HashMap<>();
 
   ServicePolicyParser(ValueReader values) {
     this.values = values;
+    this.dataPlane = new DataPlanePolicyParser(values);
   }
 
   /** The policy of one entry, or empty when anything in it is wrong (every problem is reported). */
@@ -59,12 +61,13 @@ final class ServicePolicyParser {
     List<HostPort> staticEndpoints = values.optionalList(m, path, "static-endpoints")
         .map(list -> endpoints(list, path.key("static-endpoints")))
         .orElse(List.of());
+    DataPlanePolicy dataPlanePolicy = dataPlane.parse(m, path);
     if (values.errorCount() != errorsBefore) {
       return Optional.empty();
     }
     return Optional.of(new ServicePolicy(
         service.orElseThrow(), cluster.orElseThrow(), expect.orElseThrow(), whenNoneQualify, withoutReflection,
-        staticEndpoints));
+        staticEndpoints, dataPlanePolicy));
   }
 
   private Optional<String> unique(
