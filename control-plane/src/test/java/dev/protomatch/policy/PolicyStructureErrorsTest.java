@@ -102,7 +102,8 @@ class PolicyStructureErrorsTest {
             expect: newest
             clustr: other
         """)).containsExactly("policies.yaml:12:5: unknown key 'clustr' in services[0] (expected one of: service,"
-        + " cluster, expect, when-none-qualify, without-reflection, static-endpoints)");
+        + " cluster, expect, when-none-qualify, without-reflection, static-endpoints, max-timeout, circuit-breakers,"
+        + " retries, upstream-tls, outlier-detection)");
   }
 
   @Test

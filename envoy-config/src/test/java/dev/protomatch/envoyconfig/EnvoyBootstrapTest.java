@@ -162,9 +162,11 @@ class EnvoyBootstrapTest {
   @MethodSource("bootstraps")
   void listenersAndClustersComeOnlyFromAdsAsV3Resources(Path file) throws IOException {
     Bootstrap bootstrap = parse(file);
+    // initial_fetch_timeout 0s: wait for protomatch's first answer (its warm-up is longer than Envoy's 15 s default)
     ConfigSource fromAds = ConfigSource.newBuilder()
         .setAds(io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource.getDefaultInstance())
         .setResourceApiVersion(ApiVersion.V3)
+        .setInitialFetchTimeout(com.google.protobuf.Duration.getDefaultInstance())
         .build();
 
     assertThat(bootstrap.getDynamicResources().getCdsConfig()).isEqualTo(fromAds);
