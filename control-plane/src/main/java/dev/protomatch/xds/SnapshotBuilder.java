@@ -86,6 +86,15 @@ import java.util.TreeMap;
  * <p>Weights: every endpoint carries its registered weight and every locality the sum of its endpoints'
  * (Envoy reads endpoint weights, gRPC locality weights; gRFC A27). Sums are taken in 64 bits; when an
  * assignment's total would exceed 2^31 - 1, every weight is divided by the same factor (each stays at least 1).
+ *
+ * <p>Data plane, from each service's {@link DataPlanePolicy} (every field and its reason:
+ * {@code envoy-config/README.md}): routes carry no route timeout and take the caller's {@code grpc-timeout}
+ * ({@code max_stream_duration.grpc_timeout_header_max}, capped by {@code max-timeout}) and the service's retry
+ * policy; clusters carry one DEFAULT circuit-breaker threshold (2^31 - 1 unless the policy says otherwise) and
+ * a dot-free {@code alt_stat_name}. Envoy clusters add HTTP/2 keepalive and, when the policy asks, upstream
+ * TLS and outlier detection; the Envoy listener turns the stream idle timeout off and ends in a catch-all
+ * route to the empty cluster {@value #UNKNOWN_SERVICE_CLUSTER}, so an unknown service is UNAVAILABLE for both
+ * node kinds (proxyless clients have no listener for it).
  */
 public final class SnapshotBuilder {
   public static final String ENVOY_LISTENER = "protomatch-egress";
