@@ -136,6 +136,7 @@ public final class RoutingDecider {
     ServiceDecision.Outcome outcome = ServiceDecision.Outcome.QUALIFIED;
     if (admitted.isEmpty()) {
       if (policy.whenNoneQualify() == WhenNoneQualify.FAIL_OPEN && !known.isEmpty()) {
+        excluded.addAll(refusals); // why none qualified, although they now take calls
         excluded.sort(Comparator.comparing(ExcludedEndpoint::address));
         return new ServiceDecision(policy, Optional.empty(), Collections.emptySortedMap(),
             Collections.emptySortedMap(), known.stream().map(Known::routable).toList(), excluded,

@@ -28,6 +28,7 @@ import java.util.TreeSet;
  * @param fallback endpoints for calls to any other method of the service: empty (UNAVAILABLE, retryable)
  *     unless {@link Outcome#NONE_QUALIFIED_FAIL_OPEN}
  * @param excluded every endpoint claiming the service that takes none of its calls, each with its reason
+ *     (under {@link Outcome#NONE_QUALIFIED_FAIL_OPEN} also those that did not qualify, though they take calls)
  */
 public record ServiceDecision(
     ServicePolicy policy,

@@ -26,6 +26,7 @@ import dev.protomatch.xds.SnapshotBuilder;
 import dev.protomatch.xds.SnapshotPublisher;
 import dev.protomatch.xds.XdsClientTracker;
 import dev.protomatch.xds.XdsServer;
+import dev.protomatch.xds.XdsType;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -159,7 +160,9 @@ public final class ControlPlane implements AutoCloseable {
     b.cache = cache;
     // Every snapshot is checked against Envoy's own validation rules before clients see it.
     b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(),
-        options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock);
+        options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock,
+        (kind, routeVersions) -> b.clients.allAcked(kind, XdsType.RDS.typeUrl(), routeVersions),
+        SnapshotPublisher.MAX_RETIRED_CLUSTER_HOLD);
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
     b.policies.addListener(applied -> {

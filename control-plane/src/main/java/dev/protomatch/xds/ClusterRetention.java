@@ -5,37 +5,48 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 /**
  * Make-before-break for clusters: a cluster the new routes no longer lead to stays published, with the
- * assignment it last had, for {@code grace} after it was dropped. Clients apply routes, clusters and
- * assignments independently; one that still holds the older routes keeps a cluster to send those calls
- * to, and java-control-plane's cache answers no ADS request naming a resource its snapshot lacks, so a
- * cluster a client still subscribes to must not vanish before that client has the routes without it.
+ * assignment it last had, until every client has acknowledged routes without it. Clients apply routes,
+ * clusters and assignments independently; one that still holds the older routes keeps a cluster to send
+ * those calls to.
  *
  * <p>Safe by construction: a cluster's name fixes the builds it holds (see {@link SnapshotBuilder}), so a
- * retained cluster still only leads to builds serving the methods routed to it. A retained cluster is
- * dropped at the first publication after its grace period.
+ * retained cluster still only leads to builds serving the methods routed to it. A retired cluster is
+ * dropped at the first publication after every client ACKed one of the route versions published since it
+ * was retired, or after {@code maxHold} whatever the clients did (a client that never ACKs must not grow
+ * the snapshot forever).
  *
- * <p>Not thread-safe: owned by the publishing thread. Time is passed in.
+ * <p>Not thread-safe: owned by the publisher, under its lock. Time is passed in.
  */
 final class ClusterRetention {
-  private record Retired(Cluster cluster, ClusterLoadAssignment assignment, Instant droppedAt) {}
+  private record Retired(Cluster cluster, ClusterLoadAssignment assignment, Instant droppedAt,
+                         Set<String> routeVersionsWithout) {}
 
-  private final Duration grace;
+  private final Duration maxHold;
   /** What the last call returned, by cluster name. */
   private Map<String, Cluster> lastClusters = Map.of();
   private Map<String, ClusterLoadAssignment> lastAssignments = Map.of();
   private final Map<String, Retired> retired = new HashMap<>();
 
-  ClusterRetention(Duration grace) {
-    this.grace = grace;
+  ClusterRetention(Duration maxHold) {
+    this.maxHold = maxHold;
   }
 
-  /** What to publish at {@code now}: {@code next}, plus the clusters dropped from it less than grace ago. */
-  XdsResources apply(XdsResources next, Instant now) {
+  /**
+   * What to publish at {@code now}: {@code next}, plus the clusters dropped from it that some client may
+   * still route to.
+   *
+   * @param routesSettled whether every client has ACKed one of the given route versions
+   */
+  XdsResources apply(XdsResources next, Instant now, Predicate<Set<String>> routesSettled) {
     Map<String, Cluster> clusters = new TreeMap<>();
     next.clusters().forEach(c -> clusters.put(c.getName(), c));
     Map<String, ClusterLoadAssignment> assignments = new TreeMap<>();
@@ -43,11 +54,12 @@ final class ClusterRetention {
 
     lastClusters.forEach((name, cluster) -> {
       if (!clusters.containsKey(name) && !retired.containsKey(name)) {
-        retired.put(name, new Retired(cluster, lastAssignments.get(name), now));
+        retired.put(name, new Retired(cluster, lastAssignments.get(name), now, new HashSet<>()));
       }
     });
-    retired.keySet().removeIf(name -> clusters.containsKey(name)
-        || !retired.get(name).droppedAt().plus(grace).isAfter(now));
+    retired.values().removeIf(r -> clusters.containsKey(r.cluster().getName())
+        || (!r.routeVersionsWithout().isEmpty() && routesSettled.test(r.routeVersionsWithout()))
+        || !r.droppedAt().plus(maxHold).isAfter(now));
     retired.forEach((name, r) -> {
       clusters.put(name, r.cluster());
       if (r.assignment() != null) {
@@ -60,7 +72,12 @@ final class ClusterRetention {
     if (retired.isEmpty()) {
       return next;
     }
-    return new XdsResources(java.util.List.copyOf(clusters.values()), java.util.List.copyOf(assignments.values()),
+    return new XdsResources(List.copyOf(clusters.values()), List.copyOf(assignments.values()),
         next.listeners(), next.routes());
+  }
+
+  /** Records that routes of {@code version} were published: none of the retired clusters is in them. */
+  void routesPublished(String version) {
+    retired.values().forEach(r -> r.routeVersionsWithout().add(version));
   }
 }

@@ -192,14 +192,20 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
         rejected = stream.rejected.get(request.getTypeUrl());
       }
     }
+    // Never as ADS: java-control-plane then answers no request naming a resource its snapshot lacks (and
+    // drops the watch when a new name comes with a missing one), so a client still subscribed to a retired
+    // cluster, or reconnecting after a restart with names the new process does not have, would get no CDS or
+    // EDS update at all. Answering with the named resources that exist is what the xDS protocol asks; the
+    // consistency ADS ordering protects is protomatch's own (clusters named by build set, kept while routes
+    // may refer to them: ClusterRetention).
     if (rejected == null) {
-      return cache.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
+      return cache.createWatch(false, request, knownResourceNames, responseConsumer, hasClusterChanged,
           allowDefaultEmptyEdsUpdate);
     }
     XdsRequest asIfHeld = XdsRequest.create(request.v3Request().toBuilder().setVersionInfo(rejected.version()).build());
     Set<String> known = new HashSet<>(knownResourceNames);
     known.addAll(rejected.names());
-    return cache.createWatch(ads, asIfHeld, known, responseConsumer, false, allowDefaultEmptyEdsUpdate);
+    return cache.createWatch(false, asIfHeld, known, responseConsumer, false, allowDefaultEmptyEdsUpdate);
   }
 
   @Override

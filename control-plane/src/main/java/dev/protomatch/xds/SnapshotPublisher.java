@@ -26,9 +26,8 @@ import org.slf4j.LoggerFactory;
  * serialized once per version for all clients by java-control-plane's {@code CachedProtoResourcesSerializer}
  * (configured in {@link XdsServer}).
  *
- * <p>A cluster the new routes no longer lead to stays published for a grace period ({@link ClusterRetention}):
- * clients apply routes, clusters and assignments independently, and java-control-plane's cache answers no
- * ADS request naming a resource its snapshot lacks.
+ * <p>A cluster the new routes no longer lead to stays published until every client has ACKed routes without
+ * it ({@link ClusterRetention}): clients apply routes, clusters and assignments independently.
  *
  * <p>Every snapshot that differs from the one in force first passes the {@link SnapshotPreflight}. One with
  * problems is not published: the last good snapshot stays in force, the problems are logged once per
@@ -92,6 +91,7 @@ public final class SnapshotPublisher {
   private final Map<NodeKind, Published> published = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, Refused> refused = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, ClusterRetention> retention = new EnumMap<>(NodeKind.class);
+  private final java.util.function.BiPredicate<NodeKind, java.util.Set<String>> routesAcked;
   /** The current refusals, for readers on other threads; replaced whole under the lock. */
   private volatile List<Rejection> rejections = List.of();
 
@@ -100,28 +100,32 @@ public final class SnapshotPublisher {
     this(cache, builder, SnapshotPreflight.ACCEPT_ALL, Clock.systemUTC());
   }
 
-  /** Clusters the routes drop stay published for {@link #RETIRED_CLUSTER_GRACE} (see {@link ClusterRetention}). */
+  /** With no clients to wait for: a cluster the routes drop is gone from the same publication. */
   public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
                            Clock clock) {
-    this(cache, builder, preflight, clock, RETIRED_CLUSTER_GRACE);
+    this(cache, builder, preflight, clock, (kind, routeVersions) -> true, Duration.ZERO);
   }
 
+  /**
+   * @param routesAcked whether every client of a node kind has ACKed one of these route versions: a
+   *     cluster the routes drop stays published until then (see {@link ClusterRetention}), at most
+   *     {@code maxRetiredClusterHold} ({@link #MAX_RETIRED_CLUSTER_HOLD} in production)
+   */
   public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
-                           Clock clock, Duration retiredClusterGrace) {
+                           Clock clock, java.util.function.BiPredicate<NodeKind, java.util.Set<String>> routesAcked,
+                           Duration maxRetiredClusterHold) {
     this.cache = cache;
     this.builder = builder;
     this.preflight = preflight;
     this.clock = clock;
+    this.routesAcked = routesAcked;
     for (NodeKind kind : NodeKind.values()) {
-      retention.put(kind, new ClusterRetention(retiredClusterGrace));
+      retention.put(kind, new ClusterRetention(maxRetiredClusterHold));
     }
   }
 
-  /**
-   * How long a cluster the routes no longer lead to stays published: long enough for every connected
-   * client to apply the routes without it.
-   */
-  public static final Duration RETIRED_CLUSTER_GRACE = Duration.ofSeconds(30);
+  /** The longest a cluster the routes dropped stays published while some client has not ACKed routes without it. */
+  public static final Duration MAX_RETIRED_CLUSTER_HOLD = Duration.ofMinutes(10);
 
   /** Called with each publication, on the publishing thread. */
   public void addListener(Consumer<Publication> listener) {
@@ -144,7 +148,8 @@ public final class SnapshotPublisher {
     synchronized (this) {
       Instant now = clock.instant();
       for (NodeKind kind : NodeKind.values()) {
-        publish(kind, retention.get(kind).apply(builder.build(decision, kind), now), announcements);
+        publish(kind, retention.get(kind).apply(builder.build(decision, kind), now,
+            routeVersions -> routesAcked.test(kind, routeVersions)), announcements);
       }
       List<Rejection> current = new ArrayList<>();
       refused.values().forEach(r -> current.add(r.rejection()));
@@ -185,6 +190,7 @@ public final class SnapshotPublisher {
       return; // the same resources in another order: nothing for clients
     }
     cache.setSnapshot(kind.group(), snapshot);
+    retention.get(kind).routesPublished(versions.get(XdsType.RDS));
     Publication publication = new Publication(kind, versions, changed);
     log.debug("published {} snapshot: {}", kind.group(), publication.changedTypes());
     announcements.add(() -> listeners.forEach(l -> l.accept(publication)));

@@ -144,6 +144,24 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
     });
   }
 
+  /**
+   * Whether every open stream of {@code kind} that was sent {@code typeUrl} has acknowledged one of
+   * {@code versions} (true when no such stream is open).
+   */
+  public boolean allAcked(NodeKind kind, String typeUrl, java.util.Set<String> versions) {
+    for (Stream stream : streams.values()) {
+      if (NodeKind.of(stream.node) != kind) {
+        continue;
+      }
+      synchronized (stream) {
+        if (stream.sent.containsKey(typeUrl) && !versions.contains(stream.acked.get(typeUrl))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** Every open stream, oldest first. */
   public List<XdsClientStatus> clients() {
     List<XdsClientStatus> all = new ArrayList<>();

@@ -324,6 +324,8 @@ class RoutingDeciderTest {
     assertThat(decision.outcome()).isEqualTo(Outcome.NONE_QUALIFIED_FAIL_OPEN);
     assertThat(addresses(decision.fallback())).containsExactly(V1);
     assertThat(decision.routes()).isEmpty();
+    assertThat(decision.excluded()).extracting(e -> e.reason().code())
+        .as("why none qualified stays visible").containsExactly("missing_methods", "lease_expired");
   }
 
   @Test

@@ -7,60 +7,83 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
-/** A cluster the routes stop leading to stays published, with its last assignment, for the grace period. */
+/** A cluster the routes stop leading to stays published, with its last assignment, until clients ACK routes without it. */
 class ClusterRetentionTest {
   private static final Instant T0 = Instant.parse("2026-01-02T00:00:00Z");
-  private final ClusterRetention retention = new ClusterRetention(Duration.ofSeconds(10));
+  private final ClusterRetention retention = new ClusterRetention(Duration.ofMinutes(10));
+  /** The route versions every client has ACKed. */
+  private final Set<String> acked = new HashSet<>();
+  private final Predicate<Set<String>> settled = versions -> versions.stream().anyMatch(acked::contains);
 
   @Test
-  void aDroppedClusterStaysWithItsLastAssignmentDuringTheGracePeriod() {
-    retention.apply(resources("old", "kept"), T0);
+  void aDroppedClusterStaysWithItsLastAssignmentUntilClientsAckRoutesWithoutIt() {
+    retention.apply(resources("old", "kept"), T0, settled);
 
-    XdsResources published = retention.apply(resources("new", "kept"), T0.plusSeconds(1));
+    XdsResources published = retention.apply(resources("new", "kept"), T0.plusSeconds(1), settled);
+    retention.routesPublished("routes-2");
 
     assertThat(names(published)).containsExactly("kept", "new", "old");
     assertThat(published.endpoints()).extracting(ClusterLoadAssignment::getClusterName).containsExactly("kept", "new", "old");
     assertThat(published.endpoints().get(2).getEndpointsCount()).isEqualTo(1);
+    assertThat(names(retention.apply(resources("new", "kept"), T0.plusSeconds(60), settled))).contains("old");
   }
 
   @Test
-  void itIsDroppedAtTheFirstPublicationAfterTheGracePeriod() {
-    retention.apply(resources("old"), T0);
-    retention.apply(resources("new"), T0.plusSeconds(1));
+  void itIsDroppedAtTheFirstPublicationAfterEveryClientAckedRoutesWithoutIt() {
+    retention.apply(resources("old"), T0, settled);
+    retention.apply(resources("new"), T0.plusSeconds(1), settled);
+    retention.routesPublished("routes-2");
 
-    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(10)))).containsExactly("new", "old");
-    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(11)))).containsExactly("new");
+    acked.add("routes-2");
+
+    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(2), settled))).containsExactly("new");
   }
 
   @Test
-  void graceCountsFromTheFirstPublicationWithoutItNotTheLast() {
-    retention.apply(resources("old"), T0);
-    retention.apply(resources("new"), T0.plusSeconds(1));
-    retention.apply(resources("newer"), T0.plusSeconds(5));
+  void anAckOfRoutesPublishedBeforeItWasDroppedDoesNotCount() {
+    retention.apply(resources("old"), T0, settled);
+    retention.routesPublished("routes-1");
+    acked.add("routes-1");
+    retention.apply(resources("new"), T0.plusSeconds(1), settled);
+    retention.routesPublished("routes-2");
 
-    assertThat(names(retention.apply(resources("newer"), T0.plusSeconds(12)))).containsExactly("new", "newer");
+    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(2), settled))).containsExactly("new", "old");
+  }
+
+  @Test
+  void aClientThatNeverAcksHoldsItNoLongerThanTheMaximum() {
+    retention.apply(resources("old"), T0, settled);
+    retention.apply(resources("new"), T0.plusSeconds(1), settled);
+    retention.routesPublished("routes-2");
+
+    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(600), settled))).containsExactly("new", "old");
+    assertThat(names(retention.apply(resources("new"), T0.plusSeconds(601), settled))).containsExactly("new");
   }
 
   @Test
   void aClusterThatComesBackIsTheNewOneNotTheRetiredCopy() {
-    retention.apply(resources("old"), T0);
-    retention.apply(resources("new"), T0.plusSeconds(1));
+    retention.apply(resources("old"), T0, settled);
+    retention.apply(resources("new"), T0.plusSeconds(1), settled);
 
-    XdsResources published = retention.apply(resources("old"), T0.plusSeconds(2));
+    XdsResources published = retention.apply(resources("old"), T0.plusSeconds(2), settled);
+    retention.routesPublished("routes-3");
+    acked.add("routes-3");
 
     assertThat(names(published)).containsExactly("new", "old");
-    assertThat(retention.apply(resources("old"), T0.plusSeconds(30)).clusters()).extracting(Cluster::getName)
-        .containsExactly("old");
+    assertThat(names(retention.apply(resources("old"), T0.plusSeconds(3), settled))).containsExactly("old");
   }
 
   @Test
   void nothingDroppedPublishesExactlyWhatWasBuilt() {
     XdsResources built = resources("a", "b");
 
-    assertThat(retention.apply(built, T0)).isSameAs(built);
+    assertThat(retention.apply(built, T0, settled)).isSameAs(built);
   }
 
   private static List<String> names(XdsResources resources) {

@@ -29,7 +29,9 @@ import org.junit.jupiter.api.Test;
  */
 class NackedVersionGuardTest {
   private static final Node NODE = RawAdsStream.node("guard-test", "raw-test-client");
-  private static final String CLUSTER = "demo-greeter";
+  /** The cluster TestDecisions' one build is published in. */
+  private static final String CLUSTER = SnapshotBuilder.buildSetCluster("demo-greeter",
+      new java.util.TreeSet<>(List.of(dev.protomatch.testing.Decisions.build(1))));
 
   private final SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
   private final SnapshotPublisher publisher = new SnapshotPublisher(cache, new SnapshotBuilder("127.0.0.1", 15001));
@@ -62,6 +64,36 @@ class NackedVersionGuardTest {
       assertThat(ports(next.getResources(0).unpack(ClusterLoadAssignment.class))).containsExactly(50052);
       assertThat(stream.waiting()).isZero();
     }
+  }
+
+  @Test
+  void aSubscriptionNamingAClusterTheSnapshotLacksIsStillAnsweredWithTheOnesItHas() throws Exception {
+    publisher.publish(TestDecisions.greeter(50051));
+    try (var stream = RawAdsStream.sotw(guardedPort())) {
+      // A client that still holds a cluster from before a restart or a retirement asks for it beside a live one.
+      stream.send(sotw(RawAdsStream.ENDPOINTS, "", "", List.of("demo-greeter~000000000000", firstCluster())));
+
+      DiscoveryResponse answer = stream.next();
+      assertThat(answer.getTypeUrl()).isEqualTo(RawAdsStream.ENDPOINTS);
+      assertThat(answer.getResourcesList()).hasSize(1);
+      assertThat(answer.getResources(0).unpack(ClusterLoadAssignment.class).getClusterName()).isEqualTo(firstCluster());
+    }
+  }
+
+  @Test
+  void withoutTheGuardJavaControlPlaneAnswersNoAdsRequestNamingAMissingCluster() throws Exception {
+    publisher.publish(TestDecisions.greeter(50051));
+    try (var stream = RawAdsStream.sotw(unguardedPort())) {
+      stream.send(sotw(RawAdsStream.ENDPOINTS, "", "", List.of("demo-greeter~000000000000", firstCluster())));
+      stream.send(sotw(RawAdsStream.LISTENERS, "", "", List.of())); // sentinel
+
+      assertThat(stream.next().getTypeUrl()).as("the first response").isEqualTo(RawAdsStream.LISTENERS);
+    }
+  }
+
+  /** The name of a cluster the published snapshot has, with endpoints. */
+  private static String firstCluster() {
+    return CLUSTER;
   }
 
   @Test

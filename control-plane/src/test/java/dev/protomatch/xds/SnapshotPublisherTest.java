@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * every process; and the pre-flight check, which keeps a refused snapshot away from clients.
  */
 class SnapshotPublisherTest {
+  /** The cluster TestDecisions' one build is published in. */
+  private static final String BUILD_CLUSTER = SnapshotBuilder.buildSetCluster("demo-greeter",
+      new java.util.TreeSet<>(List.of(dev.protomatch.testing.Decisions.build(1))));
+
   private static final List<Resources.ResourceType> TYPES = List.of(Resources.ResourceType.CLUSTER,
       Resources.ResourceType.ENDPOINT, Resources.ResourceType.LISTENER, Resources.ResourceType.ROUTE);
 
@@ -154,7 +158,7 @@ class SnapshotPublisherTest {
       assertThat(rejected).extracting(SnapshotPublisher.Rejection::kind).containsExactly(NodeKind.ENVOY, NodeKind.PROXYLESS);
       assertThat(checked.rejections()).hasSize(2).allSatisfy(rejection -> {
         assertThat(rejection.problems()).containsExactly(
-            "ClusterLoadAssignment 'demo-greeter': port 50052 is not allowed");
+            "ClusterLoadAssignment '" + BUILD_CLUSTER + "': port 50052 is not allowed");
         assertThat(rejection.at()).isEqualTo(clock.instant());
         assertThat(rejection.since()).isEqualTo(clock.instant());
       });
@@ -175,7 +179,7 @@ class SnapshotPublisherTest {
         assertThat(rejected).hasSize(4); // two refused snapshots, each for both node groups
         assertThat(warnings(logged)).hasSize(2).allSatisfy(line -> assertThat(line)
             .contains("refused by the pre-flight check", "the last good one stays in force",
-                "ClusterLoadAssignment 'demo-greeter': port 50052 is not allowed"));
+                "ClusterLoadAssignment '" + BUILD_CLUSTER + "': port 50052 is not allowed"));
         assertThat(checked.rejections()).allSatisfy(rejection ->
             assertThat(rejection.since()).isEqualTo(clock.instant().minusSeconds(1)));
       } finally {
@@ -191,7 +195,7 @@ class SnapshotPublisherTest {
       checked.publish(decision(50053));
 
       assertThat(checked.rejections()).isEmpty();
-      assertThat(ports(proxyless(cache).endpoints().resources().get("demo-greeter"))).containsExactly(50053);
+      assertThat(ports(proxyless(cache).endpoints().resources().get(BUILD_CLUSTER))).containsExactly(50053);
     }
 
     @Test

@@ -33,7 +33,7 @@ class VersionsAcrossRestartsTest {
           TestDecisions.greeter("gamma", 50051));
       stream.send(clusters("", ""));
       DiscoveryResponse third = stream.next();
-      assertThat(clusterNames(third)).containsExactly("gamma");
+      assertThat(clusterNames(third)).isNotEmpty().allMatch(name -> name.equals("gamma") || name.startsWith("gamma~"));
       stream.send(clusters(third.getVersionInfo(), third.getNonce()));
       accepted = third.getVersionInfo();
     }
@@ -46,7 +46,7 @@ class VersionsAcrossRestartsTest {
 
       DiscoveryResponse response = stream.next();
       assertThat(response.getTypeUrl()).isEqualTo(RawAdsStream.CLUSTERS);
-      assertThat(clusterNames(response)).containsExactly("zeta");
+      assertThat(clusterNames(response)).isNotEmpty().allMatch(name -> name.equals("zeta") || name.startsWith("zeta~"));
       assertThat(response.getVersionInfo()).isNotEqualTo(accepted);
     }
 
