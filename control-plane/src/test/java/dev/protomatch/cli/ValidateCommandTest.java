@@ -65,7 +65,8 @@ class ValidateCommandTest {
         file + ":3:18: settings.lease.default-ttl: expected a duration such as 30s or 500ms, got 'thirty'\n"
             + file + ":7:5: services[0]: missing required key 'cluster'\n"
             + file + ":8:5: unknown key 'clustr' in services[0] (expected one of: service, cluster, expect,"
-            + " when-none-qualify, without-reflection, static-endpoints)\n"));
+            + " when-none-qualify, without-reflection, static-endpoints, max-timeout, circuit-breakers, retries,"
+            + " upstream-tls, outlier-detection)\n"));
   }
 
   @Test

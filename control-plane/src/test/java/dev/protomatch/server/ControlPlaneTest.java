@@ -111,7 +111,7 @@ class ControlPlaneTest {
       assertThat(outcome.accepted()).isFalse();
       assertThat(outcome.errors()).extracting(Object::toString).contains(file + ":3:5: unknown key 'clustr' in"
           + " services[0] (expected one of: service, cluster, expect, when-none-qualify, without-reflection,"
-          + " static-endpoints)");
+          + " static-endpoints, max-timeout, circuit-breakers, retries, upstream-tls, outlier-detection)");
       assertThat(controlPlane.policies().current().version()).isEqualTo(version);
       assertThat(controlPlane.registry().state().endpoints()).containsKey(new EndpointAddress("127.0.0.1", v2.port()));
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(greeter(controlPlane).included()).hasSize(1));
