@@ -56,6 +56,10 @@ class PolicySchemaTest {
       "settings: {auth: {token-file: /run/token, insecure: false}}",
       "services:\n  - {service: demo.Greeter, cluster: g, expect: newest, static-endpoints: ['[::1]:1']}",
       "services:\n  - {service: a.B, cluster: b, expect: {methods: [M, N]}, when-none-qualify: fail-open}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, max-timeout: 30s, retries: {enabled: false}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: [reset], budget-percent: 100}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, circuit-breakers: {max-requests: 1}, outlier-detection: {}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {ca-file: /ca.pem, sni: b.internal}}",
   })
   void schemaAndParserBothAccept(String yaml) throws IOException {
     assertThat(schemaErrors(yaml)).isEmpty();
@@ -82,6 +86,14 @@ class PolicySchemaTest {
       "services:\n  - {service: a.B, cluster: b, expect: {api: 'sha256:abc', methods: [M]}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, without-reflection: ignore}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, static-endpoints: [localhost]}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, max-timeout: 0s}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: [5xx]}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: []}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {budget-percent: 0}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, circuit-breakers: {max-requests: 0}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {sni: b.internal}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {ca-file: ca.pem}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, outlier-detection: {max-ejection-percent: 101}}",
   })
   void schemaAndParserBothRefuse(String yaml) throws IOException {
     assertThat(schemaErrors(yaml)).isNotEmpty();
