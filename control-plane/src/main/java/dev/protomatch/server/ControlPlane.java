@@ -26,7 +26,6 @@ import dev.protomatch.xds.SnapshotBuilder;
 import dev.protomatch.xds.SnapshotPublisher;
 import dev.protomatch.xds.XdsClientTracker;
 import dev.protomatch.xds.XdsServer;
-import dev.protomatch.xds.XdsType;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -160,9 +159,8 @@ public final class ControlPlane implements AutoCloseable {
     b.cache = cache;
     // Every snapshot is checked against Envoy's own validation rules before clients see it.
     b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(),
-        options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock,
-        (kind, routeVersions) -> b.clients.allAcked(kind, XdsType.RDS.typeUrl(), routeVersions),
-        SnapshotPublisher.MAX_RETIRED_CLUSTER_HOLD);
+        options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock, b.clients,
+        SnapshotPublisher.MAX_RETIRED_CLUSTER_HOLD, SnapshotPublisher.MAX_STAGING);
     b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
         options.debounce());
     b.policies.addListener(applied -> {
@@ -178,6 +176,9 @@ public final class ControlPlane implements AutoCloseable {
     b.publisher.addListener(b.metrics::published);
     b.publisher.addRejectionListener(b.metrics::snapshotRejected);
     b.clients.addAckListener(b.metrics::acked);
+    // Staged routes follow their clusters once clients ACKed those (or after at most MAX_STAGING): checked on
+    // the scheduler, never on the stream thread that delivered the ACK.
+    b.clients.addAckListener(ack -> b.scheduler.execute(b.publisher::publishStaged));
     b.clients.addNackListener(b.metrics::nacked);
     b.prober.addListener(b.metrics::probed);
     b.sweeper.addListener(b.metrics::leaseExpired);
@@ -212,6 +213,7 @@ public final class ControlPlane implements AutoCloseable {
     b.updater.start(Duration.ofSeconds(1));
     b.prober.start(b.scheduler, Duration.ofMillis(500));
     b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
+    b.scheduler.scheduleWithFixedDelay(b.publisher::publishStaged, 250, 250, TimeUnit.MILLISECONDS);
     Duration warmup = options.warmup().orElse(b.policies.current().document().settings().lease().defaultTtl());
     Runnable publish = () -> {
       b.updater.addListenerWithCurrent(b.publisher::publish);

@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -26,8 +27,10 @@ import org.slf4j.LoggerFactory;
  * serialized once per version for all clients by java-control-plane's {@code CachedProtoResourcesSerializer}
  * (configured in {@link XdsServer}).
  *
- * <p>A cluster the new routes no longer lead to stays published until every client has ACKed routes without
- * it ({@link ClusterRetention}): clients apply routes, clusters and assignments independently.
+ * <p>Make-before-break, since clients apply routes, clusters and assignments independently: routes that lead
+ * to a cluster clients do not have yet are published only after that cluster and its assignment were, and
+ * ACKed ({@link #publishStaged}); a cluster the new routes no longer lead to stays published until every
+ * client has ACKed routes without it ({@link ClusterRetention}).
  *
  * <p>Every snapshot that differs from the one in force first passes the {@link SnapshotPreflight}. One with
  * problems is not published: the last good snapshot stays in force, the problems are logged once per
@@ -91,7 +94,12 @@ public final class SnapshotPublisher {
   private final Map<NodeKind, Published> published = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, Refused> refused = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, ClusterRetention> retention = new EnumMap<>(NodeKind.class);
-  private final java.util.function.BiPredicate<NodeKind, java.util.Set<String>> routesAcked;
+  private final ClientAcks acks;
+  private final Duration maxStaging;
+  /** Snapshots whose clusters went out first; their routes follow once clients ACKed those. Guarded by this. */
+  private final Map<NodeKind, Staged> staged = new EnumMap<>(NodeKind.class);
+
+  private record Staged(XdsResources full, Instant since, String clustersVersion, String endpointsVersion) {}
   /** The current refusals, for readers on other threads; replaced whole under the lock. */
   private volatile List<Rejection> rejections = List.of();
 
@@ -100,25 +108,29 @@ public final class SnapshotPublisher {
     this(cache, builder, SnapshotPreflight.ACCEPT_ALL, Clock.systemUTC());
   }
 
-  /** With no clients to wait for: a cluster the routes drop is gone from the same publication. */
+  /**
+   * With no clients to wait for: routes, clusters and assignments change together, and a cluster the
+   * routes drop is gone from the same publication.
+   */
   public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
                            Clock clock) {
-    this(cache, builder, preflight, clock, (kind, routeVersions) -> true, Duration.ZERO);
+    this(cache, builder, preflight, clock, ClientAcks.NONE, Duration.ZERO, Duration.ZERO);
   }
 
   /**
-   * @param routesAcked whether every client of a node kind has ACKed one of these route versions: a
-   *     cluster the routes drop stays published until then (see {@link ClusterRetention}), at most
-   *     {@code maxRetiredClusterHold} ({@link #MAX_RETIRED_CLUSTER_HOLD} in production)
+   * @param acks what clients acknowledged: a cluster the routes drop stays published until every client
+   *     ACKed routes without it (see {@link ClusterRetention}), at most {@code maxRetiredClusterHold}; routes
+   *     that lead to a cluster clients do not have yet wait until every client ACKed the clusters and
+   *     assignments published first, at most {@code maxStaging} (zero: no staging)
    */
   public SnapshotPublisher(SimpleCache<String> cache, SnapshotBuilder builder, SnapshotPreflight preflight,
-                           Clock clock, java.util.function.BiPredicate<NodeKind, java.util.Set<String>> routesAcked,
-                           Duration maxRetiredClusterHold) {
+                           Clock clock, ClientAcks acks, Duration maxRetiredClusterHold, Duration maxStaging) {
     this.cache = cache;
     this.builder = builder;
     this.preflight = preflight;
     this.clock = clock;
-    this.routesAcked = routesAcked;
+    this.acks = acks;
+    this.maxStaging = maxStaging;
     for (NodeKind kind : NodeKind.values()) {
       retention.put(kind, new ClusterRetention(maxRetiredClusterHold));
     }
@@ -126,6 +138,9 @@ public final class SnapshotPublisher {
 
   /** The longest a cluster the routes dropped stays published while some client has not ACKed routes without it. */
   public static final Duration MAX_RETIRED_CLUSTER_HOLD = Duration.ofMinutes(10);
+
+  /** The longest new routes wait for clients to ACK the clusters they lead to. */
+  public static final Duration MAX_STAGING = Duration.ofSeconds(2);
 
   /** Called with each publication, on the publishing thread. */
   public void addListener(Consumer<Publication> listener) {
@@ -148,14 +163,67 @@ public final class SnapshotPublisher {
     synchronized (this) {
       Instant now = clock.instant();
       for (NodeKind kind : NodeKind.values()) {
-        publish(kind, retention.get(kind).apply(builder.build(decision, kind), now,
-            routeVersions -> routesAcked.test(kind, routeVersions)), announcements);
+        XdsResources next = retention.get(kind).apply(builder.build(decision, kind), now,
+            routeVersions -> acks.allAcked(kind, XdsType.RDS, routeVersions));
+        stageOrPublish(kind, next, now, announcements);
       }
       List<Rejection> current = new ArrayList<>();
       refused.values().forEach(r -> current.add(r.rejection()));
       rejections = List.copyOf(current);
     }
     announcements.forEach(Runnable::run);
+  }
+
+  /**
+   * Publishes the routes of snapshots staged by {@link #publish} once every client ACKed the clusters and
+   * assignments published ahead of them, or once they waited {@code maxStaging}. Call on ACKs and
+   * periodically.
+   */
+  public void publishStaged() {
+    List<Runnable> announcements = new ArrayList<>();
+    synchronized (this) {
+      Instant now = clock.instant();
+      for (NodeKind kind : List.copyOf(staged.keySet())) {
+        Staged s = staged.get(kind);
+        boolean acked = acks.allAcked(kind, XdsType.CDS, Set.of(s.clustersVersion()))
+            && acks.allAcked(kind, XdsType.EDS, Set.of(s.endpointsVersion()));
+        if (acked || !s.since().plus(maxStaging).isAfter(now)) {
+          staged.remove(kind);
+          publish(kind, s.full(), announcements);
+        }
+      }
+    }
+    announcements.forEach(Runnable::run);
+  }
+
+  /**
+   * Make-before-break for new clusters: when {@code next}'s routes lead to a cluster the snapshot in force
+   * lacks, its clusters and assignments are published first under the routes in force, and the routes
+   * follow in {@link #publishStaged}. Called with the lock held.
+   */
+  private void stageOrPublish(NodeKind kind, XdsResources next, Instant now, List<Runnable> announcements) {
+    staged.remove(kind);
+    Published inForce = published.get(kind);
+    if (inForce != null && !maxStaging.isZero() && leadsToNewClusters(inForce.resources(), next)) {
+      XdsResources clustersFirst = new XdsResources(next.clusters(), next.endpoints(),
+          inForce.resources().listeners(), inForce.resources().routes());
+      publish(kind, clustersFirst, announcements);
+      Published first = published.get(kind);
+      if (first != null && first.resources().equals(clustersFirst)) { // it passed the pre-flight
+        staged.put(kind, new Staged(next, now, first.snapshot().versions().get(XdsType.CDS),
+            first.snapshot().versions().get(XdsType.EDS)));
+        return;
+      }
+    }
+    publish(kind, next, announcements);
+  }
+
+  private static boolean leadsToNewClusters(XdsResources inForce, XdsResources next) {
+    Set<String> have = new java.util.HashSet<>();
+    inForce.clusters().forEach(c -> have.add(c.getName()));
+    return next.routes().stream().flatMap(r -> r.getVirtualHostsList().stream())
+        .flatMap(v -> v.getRoutesList().stream())
+        .anyMatch(route -> route.hasRoute() && !have.contains(route.getRoute().getCluster()));
   }
 
   // Called with the lock held.

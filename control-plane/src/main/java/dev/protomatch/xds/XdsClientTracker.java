@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * version: from the moment the version was both published and asked for on the stream (a client that
  * connects later is not charged for the time before it asked) to the ACK.
  */
-public final class XdsClientTracker implements DiscoveryServerCallbacks {
+public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientAcks {
   private static final Logger log = LoggerFactory.getLogger(XdsClientTracker.class);
 
   private final Clock clock;
@@ -148,7 +148,9 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks {
    * Whether every open stream of {@code kind} that was sent {@code typeUrl} has acknowledged one of
    * {@code versions} (true when no such stream is open).
    */
-  public boolean allAcked(NodeKind kind, String typeUrl, java.util.Set<String> versions) {
+  @Override
+  public boolean allAcked(NodeKind kind, XdsType type, java.util.Set<String> versions) {
+    String typeUrl = type.typeUrl();
     for (Stream stream : streams.values()) {
       if (NodeKind.of(stream.node) != kind) {
         continue;
