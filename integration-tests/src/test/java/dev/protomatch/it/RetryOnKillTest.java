@@ -37,7 +37,7 @@ class RetryOnKillTest {
   private static final int HOLD_MILLIS = 300;
   private static final String VICTIM = "slow-b";
 
-  record Run(String label, String policyNote, Map<Status.Code, Integer> codes, Map<String, Integer> answeredBy,
+  record Run(String label, String refusedPolicy, Map<Status.Code, Integer> codes, Map<String, Integer> answeredBy,
              List<String> failures, long killToUnassignedMillis, List<String> retryPolicies) {
     int calls() {
       return codes.values().stream().mapToInt(Integer::intValue).sum();
@@ -50,7 +50,9 @@ class RetryOnKillTest {
     String describe() {
       return label + ": " + calls() + " calls, " + failed() + " failed " + codes + "; OK by instance " + answeredBy
           + "; killed instance left the assignment " + killToUnassignedMillis + " ms after the kill; route retry "
-          + "policies " + (retryPolicies.isEmpty() ? "none" : retryPolicies) + policyNote
+          + "policies " + (retryPolicies.isEmpty() ? "none" : retryPolicies)
+          + (refusedPolicy.isEmpty() ? "" : "; the policy with 'retries: off' was refused (" + refusedPolicy
+              + "), so this run used the default policy")
           + (failures.isEmpty() ? "" : "; first failures " + failures);
     }
   }
@@ -70,21 +72,27 @@ class RetryOnKillTest {
       fail("routes carry no retry policy: the default policy published routes for " + SlowPolicy.CLUSTER
           + " without one, so retries cannot reduce failures (" + summary + ")");
     }
+    if (!off.refusedPolicy().isEmpty()) {
+      fail("the control plane refused the policy with 'retries: off', so the off run had the default routes: "
+          + off.refusedPolicy());
+    }
     assertThat(off.retryPolicies()).as("routes published with 'retries: off' still carry a retry policy").isEmpty();
     assertThat(on.failed()).as(summary).isLessThan(off.failed());
   }
 
-  /** The run with {@code policy}; if the control plane refuses that policy, the same run with the default one. */
+  /**
+   * The run with {@code policy}; if the control plane refuses that policy (a parser without the 'retries'
+   * key), the same run with the default one, marked with the refusal.
+   */
   private static Run runWithFallback(String label, String policy) throws Exception {
     try {
       return run(label, policy, "");
     } catch (ControlPlane.InvalidPolicyException e) {
-      return run(label, SlowPolicy.yaml(),
-          " (the policy with 'retries: off' was refused: " + e.errors() + "; this run used the default policy)");
+      return run(label, SlowPolicy.yaml(), e.errors().toString());
     }
   }
 
-  private static Run run(String label, String policy, String policyNote) throws Exception {
+  private static Run run(String label, String policy, String refusedPolicy) throws Exception {
     try (Fleet fleet = Fleet.start(policy)) {
       List<SlowServerProcess> servers = startServers(fleet, List.of("slow-a", VICTIM, "slow-c"));
       ManagedChannel channel = XdsClients.channel(fleet.xdsPort(), SlowPolicy.CLUSTER, "it-retries-" + label.replace(' ', '-'));
@@ -111,7 +119,7 @@ class RetryOnKillTest {
         }
         List<String> retryPolicies = PublishedXds.routes(fleet.controlPlane(), SlowPolicy.CLUSTER)
             .map(PublishedXds::retryPolicies).orElse(List.of());
-        return new Run(label, policyNote, load.codes(), load.answeredBy(), load.failures(), killToUnassigned,
+        return new Run(label, refusedPolicy, load.codes(), load.answeredBy(), load.failures(), killToUnassigned,
             retryPolicies);
       } finally {
         channel.shutdownNow();
