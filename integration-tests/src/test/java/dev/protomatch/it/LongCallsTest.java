@@ -30,9 +30,10 @@ import org.junit.jupiter.api.Test;
  * Long calls and many concurrent calls through grpc-java's xDS client ({@code xds:///it-slow}) to a
  * registered protomatch.it.Slow server (issue 13, item 7): a 20 s server stream and a 16 s unary call,
  * both without a caller deadline, succeed (no published route setting, such as a max_stream_duration that
- * grpc-java applies under gRFC A31, may cut them); a caller's 1 s deadline ends its call with DEADLINE_EXCEEDED
- * (elapsed time and whether the server saw the cancellation are reported, not asserted); 1,500 concurrent calls over one channel all
- * succeed (a regression guard: grpc-java applies no 1,024 default here, see the design notes).
+ * grpc-java applies under gRFC A31, may cut them); a caller's 1 s deadline ends its call with
+ * DEADLINE_EXCEEDED (elapsed time and whether the server saw the cancellation are reported, not asserted);
+ * 1,500 concurrent calls over one channel all succeed (a regression guard: grpc-java applies no 1,024
+ * default here, see the design notes).
  */
 class LongCallsTest {
   private static final int CONCURRENT_CALLS = 1_500;
