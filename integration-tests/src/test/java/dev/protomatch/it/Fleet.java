@@ -151,6 +151,15 @@ public final class Fleet implements AutoCloseable {
     }
   }
 
+  /** The token registrations must carry (the control plane reads it from {@link #TOKEN_ENV}). */
+  public String registrationToken() {
+    return token;
+  }
+
+  public int registrationPort() {
+    return options.registrationPort();
+  }
+
   /** The token {@code POST} admin calls need (the control plane read it from PROTOMATCH_ADMIN_TOKEN). */
   public String adminToken() {
     return adminToken;
