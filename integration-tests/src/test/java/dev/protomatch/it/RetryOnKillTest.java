@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 13, item 7: a {@code kill -9} of one of three protomatch.it.Slow processes under traffic from
  * grpc-java's xDS client gives fewer failed calls when the routes carry protomatch's default retry policy
- * than when the policy file turns retries off for the service ({@code retries: off}). The same harness runs
+ * than when the policy file turns retries off for the service ({@code retries: {enabled: false}}). The same harness runs
  * twice, once per policy: 30 Hold(300 ms) calls kept in flight over one channel, one instance killed
  * while it has calls in progress, traffic kept up until the killed instance has left the published
  * assignment (its 3 s lease lapsed or its probe failed) and one second more. Both counts go to
@@ -51,7 +51,7 @@ class RetryOnKillTest {
       return label + ": " + calls() + " calls, " + failed() + " failed " + codes + "; OK by instance " + answeredBy
           + "; killed instance left the assignment " + killToUnassignedMillis + " ms after the kill; route retry "
           + "policies " + (retryPolicies.isEmpty() ? "none" : retryPolicies)
-          + (refusedPolicy.isEmpty() ? "" : "; the policy with 'retries: off' was refused (" + refusedPolicy
+          + (refusedPolicy.isEmpty() ? "" : "; the policy with 'retries: {enabled: false}' was refused (" + refusedPolicy
               + "), so this run used the default policy")
           + (failures.isEmpty() ? "" : "; first failures " + failures);
     }
@@ -59,7 +59,7 @@ class RetryOnKillTest {
 
   @Test
   void killNineUnderTrafficFailsFewerCallsWithRetriesThanWithout() throws Exception {
-    Run off = runWithFallback("retries off", SlowPolicy.yaml("retries: off"));
+    Run off = runWithFallback("retries off", SlowPolicy.yaml("retries: {enabled: false}"));
     Run on = run("retries default", SlowPolicy.yaml(), "");
     String summary = "kill -9 of 1 of 3 under " + CONCURRENCY + " concurrent Hold(" + HOLD_MILLIS + " ms), grpc-java "
         + "xds:///: failed calls with retries off " + off.failed() + "/" + off.calls() + ", with the default "
@@ -73,10 +73,10 @@ class RetryOnKillTest {
           + " without one, so retries cannot reduce failures (" + summary + ")");
     }
     if (!off.refusedPolicy().isEmpty()) {
-      fail("the control plane refused the policy with 'retries: off', so the off run had the default routes: "
+      fail("the control plane refused the policy with 'retries: {enabled: false}', so the off run had the default routes: "
           + off.refusedPolicy());
     }
-    assertThat(off.retryPolicies()).as("routes published with 'retries: off' still carry a retry policy").isEmpty();
+    assertThat(off.retryPolicies()).as("routes published with 'retries: {enabled: false}' still carry a retry policy").isEmpty();
     assertThat(on.failed()).as(summary).isLessThan(off.failed());
   }
 
