@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The xDS endpoint: ADS, state-of-the-world and incremental (delta), plus the per-type discovery services,
- * all served by java-control-plane from one snapshot cache. Watches reach the cache through a
+ * The xDS endpoint: ADS only, state-of-the-world and incremental (delta), served by java-control-plane from
+ * one snapshot cache. The per-type services (CDS, EDS, LDS, RDS on their own streams) are not offered: a
+ * client may send its node on a stream's first request only, and only ADS carries it through the stream
+ * ({@link NodeCarryingAdsService}); every bootstrap protomatch ships uses ADS. Watches reach the cache through a
  * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected.
  */
 public final class XdsServer implements AutoCloseable {
@@ -33,10 +35,6 @@ public final class XdsServer implements AutoCloseable {
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
         .addService(new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()))
-        .addService(discovery.getClusterDiscoveryServiceImpl())
-        .addService(discovery.getEndpointDiscoveryServiceImpl())
-        .addService(discovery.getListenerDiscoveryServiceImpl())
-        .addService(discovery.getRouteDiscoveryServiceImpl())
         .build()
         .start();
     return new XdsServer(server);
