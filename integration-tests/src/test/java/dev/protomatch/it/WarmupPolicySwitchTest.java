@@ -96,7 +96,7 @@ class WarmupPolicySwitchTest {
     }
   }
 
-  private static String policy(String expect) {
+  static String policy(String expect) {
     return """
         settings:
           auth:
