@@ -215,7 +215,15 @@ public final class ControlPlane implements AutoCloseable {
     b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
     b.scheduler.scheduleWithFixedDelay(b.publisher::publishStaged, 250, 250, TimeUnit.MILLISECONDS);
     Duration warmup = options.warmup().orElse(b.policies.current().document().settings().lease().defaultTtl());
+    // Clients that outlived the previous process hold what it published, presumably under the policy this one
+    // started with; if the policy changed during the warm-up, the first publication keeps those clusters for the
+    // retention grace instead of dropping them under the clients' routes.
+    AppliedPolicy startPolicy = b.policies.current();
     Runnable publish = () -> {
+      if (!warmup.isZero() && !b.policies.current().sha256().equals(startPolicy.sha256())) {
+        b.publisher.assumePublished(dev.protomatch.decision.RoutingDecider.decide(startPolicy.document(),
+            b.registry.state(), clock.instant()));
+      }
       b.updater.addListenerWithCurrent(b.publisher::publish);
       controlPlane.ready = true;
       log.info("first snapshot published{}", warmup.isZero() ? "" : " after a warm-up of " + warmup.toMillis() + " ms");

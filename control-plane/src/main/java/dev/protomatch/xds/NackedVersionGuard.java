@@ -41,9 +41,13 @@ import java.util.function.Consumer;
  *       pending, so it is sent again only once its content changes (or the client re-subscribes to it).
  * </ul>
  *
- * <p>The cache's "send EDS after CDS changed" rule is not applied to such a watch either. The rejection is
- * forgotten once the stream is sent anything else of that type (state of the world) or that resource (delta).
- * The guard changes nothing else: ACKs, every other request and all other streams go to the cache untouched,
+ * <p>It also keeps java-control-plane from taking a state-of-the-world client for holding a resource it
+ * dropped: a name left out of a stream's previous request of the type does not count as known, so a client
+ * that subscribes to it again is answered at once rather than only when the type's version next changes.
+ *
+ * <p>The cache's "send EDS after CDS changed" rule is not applied to a watch for a rejected version either.
+ * The rejection is forgotten once the stream is sent anything else of that type (state of the world) or that
+ * resource (delta). Apart from these, the guard changes nothing: ACKs, every other request and all other streams go to the cache untouched,
  * and the NACK itself still reaches every other callback (the {@link XdsClientTracker} counts each one).
  *
  * <p>It learns what each stream was sent and rejected through java-control-plane's callbacks (it must be
@@ -60,6 +64,11 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
    * creates no watch) is forgotten with it.
    */
   private final ConcurrentMap<Object, StreamState> guardedRequests = new MapMaker().weakKeys().makeMap();
+  /**
+   * State of the world: for each request, the names of the stream's previous request of its type (what the
+   * client still held when it sent this one), from the request callback to the watch; weak identity keys.
+   */
+  private final ConcurrentMap<Object, Set<String>> heldBefore = new MapMaker().weakKeys().makeMap();
 
   NackedVersionGuard(ConfigWatcher cache) {
     this.cache = cache;
@@ -72,6 +81,8 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
     // Guarded by this.
     final Map<String, Sent> lastSent = new HashMap<>();
     final Map<String, Sent> rejected = new HashMap<>();
+    /** State of the world: by type, the resource names of the latest request. */
+    final Map<String, Set<String>> requested = new HashMap<>();
     /** Delta: by type, resource name to version, of each response not yet answered, by nonce. */
     final Map<String, Map<String, Map<String, String>>> deltaSent = new HashMap<>();
     /** Delta: by type, the rejected resources (name to rejected resource version). */
@@ -102,13 +113,18 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
       return;
     }
     boolean guarded;
+    Set<String> previous;
     synchronized (stream) {
+      previous = stream.requested.put(request.getTypeUrl(), Set.copyOf(request.getResourceNamesList()));
       Sent last = stream.lastSent.get(request.getTypeUrl());
       // java-control-plane ignores requests that do not answer the latest response; so does the guard.
       if (request.hasErrorDetail() && last != null && last.nonce().equals(request.getResponseNonce())) {
         stream.rejected.put(request.getTypeUrl(), last);
       }
       guarded = stream.rejected.containsKey(request.getTypeUrl());
+    }
+    if (previous != null && !previous.isEmpty()) {
+      heldBefore.put(request, previous);
     }
     if (guarded) {
       guardedRequests.put(request, stream);
@@ -185,6 +201,17 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
   public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
                            Consumer<Response> responseConsumer, boolean hasClusterChanged,
                            boolean allowDefaultEmptyEdsUpdate) {
+    // A name the client left out of its previous request is one it dropped (with its copy of the resource):
+    // java-control-plane still counts it as known (it was in the last response the client acknowledged), so
+    // a client subscribing to it again would be answered only once the type's version changes, and with
+    // content-derived versions that may be never (a build set that leaves and comes back brings back the very
+    // same cluster).
+    Set<String> before = heldBefore.remove(request.v3Request());
+    if (before != null) {
+      Set<String> held = new HashSet<>(knownResourceNames);
+      held.retainAll(before);
+      knownResourceNames = held;
+    }
     StreamState stream = guardedRequests.remove(request.v3Request());
     Sent rejected = null;
     if (stream != null) {

@@ -157,6 +157,24 @@ public final class SnapshotPublisher {
     return rejections;
   }
 
+  /**
+   * Publishes nothing, but lets {@link ClusterRetention} count {@code decision}'s clusters as published: for a
+   * control plane that starts while clients still hold what an earlier process published under that decision's
+   * policy. The first {@link #publish} then keeps those of them it drops for the grace period, as if this
+   * process had published them (a fresh process would otherwise remove them at once, while clients' routes still
+   * lead to them: SotW clients take a cluster missing from a CDS response as deleted).
+   */
+  public void assumePublished(RoutingDecision decision) {
+    synchronized (this) {
+      Instant now = clock.instant();
+      for (NodeKind kind : NodeKind.values()) {
+        if (!published.containsKey(kind)) {
+          retention.get(kind).apply(builder.build(decision, kind), now);
+        }
+      }
+    }
+  }
+
   /** Publishes the decision to every node group whose resources it changes and that passes the pre-flight. */
   public void publish(RoutingDecision decision) {
     List<Runnable> announcements = new ArrayList<>();

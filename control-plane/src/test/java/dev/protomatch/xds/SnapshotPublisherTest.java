@@ -246,6 +246,47 @@ class SnapshotPublisherTest {
     }
   }
 
+  /** A process that starts while clients hold what an earlier one published under another policy. */
+  @Nested
+  class AssumedPublished {
+    private final RoutingDecision before = TestDecisions.greeter("demo-greeter-before", 50051);
+    private final RoutingDecision after = TestDecisions.greeter("demo-greeter", 50052);
+
+    @Test
+    void theFirstPublicationKeepsTheClustersItDropsForTheGracePeriod() {
+      publisher.assumePublished(before);
+      publisher.publish(after);
+
+      assertThat(clusterNames(proxyless(cache))).containsAll(clustersOf(before)).containsAll(clustersOf(after));
+      assertThat(proxyless(cache).endpoints().resources().keySet()).containsAll(clustersOf(before));
+    }
+
+    @Test
+    void withoutItTheFirstPublicationHoldsOnlyItsOwnClusters() {
+      publisher.publish(after);
+
+      assertThat(clusterNames(proxyless(cache))).isEqualTo(clustersOf(after)).doesNotContainAnyElementsOf(clustersOf(before));
+    }
+
+    @Test
+    void itPublishesNothing() {
+      publisher.assumePublished(before);
+
+      assertThat(proxyless(cache)).isNull();
+      assertThat(publications).isEmpty();
+    }
+
+    private java.util.Set<String> clustersOf(RoutingDecision decision) {
+      SimpleCache<String> elsewhere = newCache();
+      new SnapshotPublisher(elsewhere, builder()).publish(decision);
+      return clusterNames(proxyless(elsewhere));
+    }
+
+    private java.util.Set<String> clusterNames(Snapshot snapshot) {
+      return new java.util.TreeSet<>(snapshot.clusters().resources().keySet());
+    }
+  }
+
   private static SimpleCache<String> newCache() {
     return new SimpleCache<>(node -> NodeKind.of(node).group());
   }
