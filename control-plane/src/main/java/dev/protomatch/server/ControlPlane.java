@@ -220,6 +220,13 @@ public final class ControlPlane implements AutoCloseable {
     // retention grace instead of dropping them under the clients' routes.
     AppliedPolicy startPolicy = b.policies.current();
     Runnable publish = () -> {
+      if (!warmup.isZero()) {
+        // Clients that outlived the previous process subscribe to the clusters it published: keep them
+        // (empty where this process has none) until they ACKed routes without them.
+        for (dev.protomatch.xds.NodeKind kind : dev.protomatch.xds.NodeKind.values()) {
+          b.publisher.assumeSubscribed(kind, b.clients.requestedNames(kind, dev.protomatch.xds.XdsType.CDS));
+        }
+      }
       if (!warmup.isZero() && !b.policies.current().sha256().equals(startPolicy.sha256())) {
         b.publisher.assumePublished(dev.protomatch.decision.RoutingDecider.decide(startPolicy.document(),
             b.registry.state(), clock.instant()));

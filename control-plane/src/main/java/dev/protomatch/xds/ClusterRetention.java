@@ -76,6 +76,19 @@ final class ClusterRetention {
         next.listeners(), next.routes());
   }
 
+  /**
+   * Counts these clusters as published (unless already): the next {@link #apply} retains them like any
+   * cluster it drops. For a restarted process, whose clients hold what the previous one published.
+   */
+  void assumePublished(XdsResources held) {
+    Map<String, Cluster> clusters = new TreeMap<>(lastClusters);
+    Map<String, ClusterLoadAssignment> assignments = new TreeMap<>(lastAssignments);
+    held.clusters().forEach(c -> clusters.putIfAbsent(c.getName(), c));
+    held.endpoints().forEach(a -> assignments.putIfAbsent(a.getClusterName(), a));
+    lastClusters = clusters;
+    lastAssignments = assignments;
+  }
+
   /** Records that routes of {@code version} were published: none of the retired clusters is in them. */
   void routesPublished(String version) {
     retired.values().forEach(r -> r.routeVersionsWithout().add(version));

@@ -204,6 +204,15 @@ public final class SnapshotBuilder {
     return cluster.replace('.', '_').replace('~', '_');
   }
 
+  /**
+   * A cluster of that name with no endpoints: what a restarted process publishes for a cluster its clients
+   * still route to but it does not have (calls on those routes get UNAVAILABLE until the new routes arrive).
+   */
+  static XdsResources emptyCluster(String name, NodeKind kind) {
+    return new XdsResources(List.of(cluster(name, kind, NO_RETRIES)), List.of(assignment(name, List.of())), List.of(),
+        List.of());
+  }
+
   private static Cluster cluster(String name, NodeKind kind, DataPlanePolicy dataPlane) {
     Cluster.Builder cluster = Cluster.newBuilder()
         .setName(name)

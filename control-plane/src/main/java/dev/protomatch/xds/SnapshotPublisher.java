@@ -169,8 +169,25 @@ public final class SnapshotPublisher {
       Instant now = clock.instant();
       for (NodeKind kind : NodeKind.values()) {
         if (!published.containsKey(kind)) {
-          retention.get(kind).apply(builder.build(decision, kind), now);
+          retention.get(kind).assumePublished(builder.build(decision, kind));
         }
+      }
+    }
+  }
+
+  /**
+   * Before a restarted process's first publication: counts the clusters its connected clients already
+   * subscribe to (names the previous process published) as published, as empty clusters where this process
+   * has none, so the first publication does not delete them under the clients' routes (grpc-java 1.75 drops
+   * its whole xDS client when a cluster its routes lead to is deleted) but retires them like any other.
+   */
+  public void assumeSubscribed(NodeKind kind, Set<String> clusterNames) {
+    synchronized (this) {
+      if (published.containsKey(kind)) {
+        return;
+      }
+      for (String name : clusterNames) {
+        retention.get(kind).assumePublished(SnapshotBuilder.emptyCluster(name, kind));
       }
     }
   }

@@ -85,6 +85,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     final Map<String, Sent> sentByNonce = new HashMap<>();
     /** When the client first asked for each type on this stream. */
     final Map<String, Instant> firstRequested = new HashMap<>();
+    /** The resource names of the stream's latest request, per type (empty: wildcard). */
+    final Map<String, List<String>> requestedNames = new HashMap<>();
 
     void sent(String typeUrl, String nonce, String version, Instant at) {
       this.sent.put(typeUrl, version);
@@ -164,6 +166,19 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     return true;
   }
 
+  /** The resource names of {@code type} that open streams of {@code kind} last asked for (wildcards add none). */
+  public java.util.Set<String> requestedNames(NodeKind kind, XdsType type) {
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    for (Stream stream : streams.values()) {
+      if (NodeKind.of(stream.node) == kind) {
+        synchronized (stream) {
+          names.addAll(stream.requestedNames.getOrDefault(type.typeUrl(), List.of()));
+        }
+      }
+    }
+    return names;
+  }
+
   /** Every open stream, oldest first. */
   public List<XdsClientStatus> clients() {
     List<XdsClientStatus> all = new ArrayList<>();
@@ -195,6 +210,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
       remember(stream, request.hasNode() ? request.getNode() : null);
       Instant now = clock.instant();
       stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
+      stream.requestedNames.put(request.getTypeUrl(), List.copyOf(request.getResourceNamesList()));
       if (request.hasErrorDetail()) {
         // version_info is the last version the client accepted; the rejected one is what the nonce answered.
         announcement = nack(stream, request.getTypeUrl(), stream.versionSentWith(request.getResponseNonce()),

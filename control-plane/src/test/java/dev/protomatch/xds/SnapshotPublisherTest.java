@@ -13,6 +13,7 @@ import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -251,29 +252,40 @@ class SnapshotPublisherTest {
   class AssumedPublished {
     private final RoutingDecision before = TestDecisions.greeter("demo-greeter-before", 50051);
     private final RoutingDecision after = TestDecisions.greeter("demo-greeter", 50052);
+    /** A restarted process whose clients (from before the restart) have not ACKed anything yet. */
+    private final SnapshotPublisher restarted = new SnapshotPublisher(cache, builder(), SnapshotPreflight.ACCEPT_ALL,
+        Clock.systemUTC(), (kind, type, versions) -> false, Duration.ofMinutes(10), Duration.ZERO);
 
     @Test
-    void theFirstPublicationKeepsTheClustersItDropsForTheGracePeriod() {
-      publisher.assumePublished(before);
-      publisher.publish(after);
+    void theFirstPublicationKeepsTheClustersItDropsUntilClientsAckedRoutesWithoutThem() {
+      restarted.assumePublished(before);
+      restarted.publish(after);
 
       assertThat(clusterNames(proxyless(cache))).containsAll(clustersOf(before)).containsAll(clustersOf(after));
       assertThat(proxyless(cache).endpoints().resources().keySet()).containsAll(clustersOf(before));
     }
 
     @Test
+    void clustersClientsStillSubscribeToAreKeptEmptyWhereThisProcessHasNone() {
+      restarted.assumeSubscribed(NodeKind.PROXYLESS, java.util.Set.of("demo-greeter~0123456789ab"));
+      restarted.publish(after);
+
+      assertThat(clusterNames(proxyless(cache))).contains("demo-greeter~0123456789ab").containsAll(clustersOf(after));
+      assertThat(proxyless(cache).endpoints().resources().get("demo-greeter~0123456789ab").getEndpointsCount()).isZero();
+    }
+
+    @Test
     void withoutItTheFirstPublicationHoldsOnlyItsOwnClusters() {
-      publisher.publish(after);
+      restarted.publish(after);
 
       assertThat(clusterNames(proxyless(cache))).isEqualTo(clustersOf(after)).doesNotContainAnyElementsOf(clustersOf(before));
     }
 
     @Test
     void itPublishesNothing() {
-      publisher.assumePublished(before);
+      restarted.assumePublished(before);
 
       assertThat(proxyless(cache)).isNull();
-      assertThat(publications).isEmpty();
     }
 
     private java.util.Set<String> clustersOf(RoutingDecision decision) {
