@@ -143,21 +143,7 @@ class ChaosTest {
   }
 
   private static String policy(String expect) {
-    return """
-        settings:
-          auth:
-            token-env: %s
-          lease:
-            default-ttl: 3s
-            min-ttl: 1s
-          probe:
-            interval: 2s
-            timeout: 2s
-        services:
-          - service: demo.Greeter
-            cluster: demo-greeter
-            %s
-        """.formatted(Fleet.TOKEN_ENV, expect);
+    return Fleet.policy("demo.Greeter", "demo-greeter", expect);
   }
 
   private static ChaosClientProcess startJavaClient(String form) throws Exception {

@@ -28,7 +28,8 @@ import java.util.function.Predicate;
  */
 public final class Fleet implements AutoCloseable {
   public static final String TOKEN_ENV = "PROTOMATCH_IT_TOKEN";
-  public static final String POLICY = """
+  /** Short leases and fast probes, so tests see processes come and go within seconds. */
+  private static final String SETTINGS = """
       settings:
         auth:
           token-env: %s
@@ -38,12 +39,23 @@ public final class Fleet implements AutoCloseable {
         probe:
           interval: 2s
           timeout: 2s
-      services:
-        - service: demo.Greeter
-          cluster: demo-greeter
-          expect:
-            methods: [SayHello, SayHelloAgain]
       """.formatted(TOKEN_ENV);
+
+  public static final String POLICY = policy("demo.Greeter", "demo-greeter",
+      "expect:\n      methods: [SayHello, SayHelloAgain]");
+
+  /**
+   * The fleet's settings and one service entry: {@code keys} are written at the entry's indentation (4
+   * spaces), e.g. {@code "expect: newest"} or {@code "expect:\n      api: sha256:..."}.
+   */
+  public static String policy(String service, String cluster, String... keys) {
+    StringBuilder yaml = new StringBuilder(SETTINGS).append("services:\n  - service: ").append(service)
+        .append("\n    cluster: ").append(cluster).append('\n');
+    for (String key : keys) {
+      yaml.append("    ").append(key).append('\n');
+    }
+    return yaml.toString();
+  }
 
   private final Path work;
   private final String token = UUID.randomUUID().toString();

@@ -8,24 +8,9 @@ final class SlowPolicy {
 
   /** Fleet's settings (3 s leases, 2 s probes) and one entry for protomatch.it.Slow, plus {@code extraKeys}. */
   static String yaml(String... extraKeys) {
-    StringBuilder entry = new StringBuilder("""
-        settings:
-          auth:
-            token-env: %s
-          lease:
-            default-ttl: 3s
-            min-ttl: 1s
-          probe:
-            interval: 2s
-            timeout: 2s
-        services:
-          - service: %s
-            cluster: %s
-            expect: newest
-        """.formatted(Fleet.TOKEN_ENV, SlowServer.SERVICE, CLUSTER));
-    for (String key : extraKeys) {
-      entry.append("    ").append(key).append('\n');
-    }
-    return entry.toString();
+    String[] keys = new String[extraKeys.length + 1];
+    keys[0] = "expect: newest";
+    System.arraycopy(extraKeys, 0, keys, 1, extraKeys.length);
+    return Fleet.policy(SlowServer.SERVICE, CLUSTER, keys);
   }
 }
