@@ -28,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * (configured in {@link XdsServer}).
  *
  * <p>Make-before-break, since clients apply routes, clusters and assignments independently: routes that lead
- * to a cluster clients do not have yet are published only after that cluster and its assignment were, and
- * ACKed ({@link #publishStaged}); a cluster the new routes no longer lead to stays published until every
- * client has ACKed routes without it ({@link ClusterRetention}).
+ * to a cluster the routes in force do not are published only after that cluster and its assignment were, and
+ * every client that asks for the cluster (Envoy: all, by its wildcard CDS subscription; proxyless clients:
+ * those whose routes already lead to it) ACKed both by name ({@link ClientAcks#allHoldClusters},
+ * {@link #publishStaged}), for at most {@code maxStaging}; a cluster the new routes no longer lead to stays
+ * published until every client has ACKed routes without it ({@link ClusterRetention}).
  *
  * <p>Every snapshot that differs from the one in force first passes the {@link SnapshotPreflight}. One with
  * problems is not published: the last good snapshot stays in force, the problems are logged once per
@@ -99,7 +101,14 @@ public final class SnapshotPublisher {
   /** Snapshots whose clusters went out first; their routes follow once clients ACKed those. Guarded by this. */
   private final Map<NodeKind, Staged> staged = new EnumMap<>(NodeKind.class);
 
-  private record Staged(XdsResources full, Instant since, String clustersVersion, String endpointsVersion) {}
+  /**
+   * Routes waiting for clients to hold the clusters they newly lead to.
+   *
+   * @param since when the first of an uninterrupted run of staged snapshots was staged (a change arriving while
+   *     routes wait does not restart the wait)
+   */
+  private record Staged(XdsResources full, Instant since, Set<String> newClusters, String clustersVersion,
+                        String endpointsVersion) {}
   /** The current refusals, for readers on other threads; replaced whole under the lock. */
   private volatile List<Rejection> rejections = List.of();
 
@@ -220,9 +229,7 @@ public final class SnapshotPublisher {
       Instant now = clock.instant();
       for (NodeKind kind : List.copyOf(staged.keySet())) {
         Staged s = staged.get(kind);
-        boolean acked = acks.allAcked(kind, XdsType.CDS, Set.of(s.clustersVersion()))
-            && acks.allAcked(kind, XdsType.EDS, Set.of(s.endpointsVersion()));
-        if (acked || !s.since().plus(maxStaging).isAfter(now)) {
+        if (held(kind, s) || !s.since().plus(maxStaging).isAfter(now)) {
           staged.remove(kind);
           publish(kind, s.full(), announcements);
         }
@@ -231,34 +238,57 @@ public final class SnapshotPublisher {
     announcements.forEach(Runnable::run);
   }
 
+  /** Whether every client holds the staged routes' new clusters and their assignments. Lock held. */
+  private boolean held(NodeKind kind, Staged s) {
+    return acks.allHoldClusters(kind, s.newClusters(), s.clustersVersion(), s.endpointsVersion());
+  }
+
   /**
-   * Make-before-break for new clusters: when {@code next}'s routes lead to a cluster the snapshot in force
-   * lacks, its clusters and assignments are published first under the routes in force, and the routes
-   * follow in {@link #publishStaged}. Called with the lock held.
+   * Make-before-break for new clusters: when {@code next}'s routes lead to a cluster the routes in force do
+   * not (so clients may not hold it), its clusters and assignments are published first under the routes in
+   * force, and the routes follow once every client holds those clusters ({@link #publishStaged}). Called with
+   * the lock held.
    */
   private void stageOrPublish(NodeKind kind, XdsResources next, Instant now, List<Runnable> announcements) {
-    staged.remove(kind);
+    Staged previous = staged.remove(kind);
     Published inForce = published.get(kind);
-    if (inForce != null && !maxStaging.isZero() && leadsToNewClusters(inForce.resources(), next)) {
+    Set<String> newClusters = inForce == null || maxStaging.isZero() ? Set.of()
+        : newClusters(inForce.resources(), next);
+    if (!newClusters.isEmpty()) {
       XdsResources clustersFirst = new XdsResources(next.clusters(), next.endpoints(),
           inForce.resources().listeners(), inForce.resources().routes());
       publish(kind, clustersFirst, announcements);
       Published first = published.get(kind);
       if (first != null && first.resources().equals(clustersFirst)) { // it passed the pre-flight
-        staged.put(kind, new Staged(next, now, first.snapshot().versions().get(XdsType.CDS),
-            first.snapshot().versions().get(XdsType.EDS)));
-        return;
+        Staged s = new Staged(next, previous == null ? now : previous.since(), newClusters,
+            first.snapshot().versions().get(XdsType.CDS), first.snapshot().versions().get(XdsType.EDS));
+        if (!held(kind, s) && s.since().plus(maxStaging).isAfter(now)) {
+          staged.put(kind, s);
+          return;
+        }
       }
     }
     publish(kind, next, announcements);
   }
 
-  private static boolean leadsToNewClusters(XdsResources inForce, XdsResources next) {
-    Set<String> have = new java.util.HashSet<>();
-    inForce.clusters().forEach(c -> have.add(c.getName()));
-    return next.routes().stream().flatMap(r -> r.getVirtualHostsList().stream())
+  /**
+   * The clusters {@code next}'s routes lead to and the routes in force do not. Clients hold every cluster the
+   * routes in force lead to (they were staged in turn), and no other cluster for sure: one the routes dropped
+   * may be gone from a client that ACKed routes without it.
+   */
+  private static Set<String> newClusters(XdsResources inForce, XdsResources next) {
+    Set<String> routed = routeClusters(next);
+    routed.removeAll(routeClusters(inForce));
+    return Set.copyOf(routed);
+  }
+
+  private static Set<String> routeClusters(XdsResources resources) {
+    Set<String> clusters = new java.util.HashSet<>();
+    resources.routes().stream().flatMap(r -> r.getVirtualHostsList().stream())
         .flatMap(v -> v.getRoutesList().stream())
-        .anyMatch(route -> route.hasRoute() && !have.contains(route.getRoute().getCluster()));
+        .filter(route -> route.hasRoute())
+        .forEach(route -> clusters.add(route.getRoute().getCluster()));
+    return clusters;
   }
 
   // Called with the lock held.

@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -65,7 +66,14 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   private record PublishedType(String group, String typeUrl) {}
 
-  private record Sent(String version, Instant at) {}
+  /**
+   * One response sent on a stream.
+   *
+   * @param names state of the world: the resource names of the request it answered (empty: wildcard, all of the
+   *     type); delta: the names of the resources it carried
+   * @param removed delta: the names it removed; state of the world: none
+   */
+  private record Sent(String version, Instant at, List<String> names, List<String> removed) {}
 
   private record NackKey(String nodeId, String typeUrl, String version) {}
 
@@ -85,15 +93,72 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     final Map<String, Sent> sentByNonce = new HashMap<>();
     /** When the client first asked for each type on this stream. */
     final Map<String, Instant> firstRequested = new HashMap<>();
-    /** The resource names of the stream's latest request, per type (empty: wildcard). */
+    /** The resource names of the stream's latest request, per type (empty: wildcard). State of the world. */
     final Map<String, List<String>> requestedNames = new HashMap<>();
+    /**
+     * State of the world: the names the response the client last ACKed answered, per type (empty: wildcard);
+     * absent when that response is not known.
+     */
+    final Map<String, List<String>> ackedNames = new HashMap<>();
+    /** Delta: the names subscribed to, per type, and the types subscribed to as a wildcard. */
+    final Map<String, java.util.Set<String>> subscribed = new HashMap<>();
+    final java.util.Set<String> wildcard = new java.util.HashSet<>();
+    /** Delta: the names of the resources the client holds by its ACKs, per type. */
+    final Map<String, java.util.Set<String>> held = new HashMap<>();
 
-    void sent(String typeUrl, String nonce, String version, Instant at) {
-      this.sent.put(typeUrl, version);
+    void sent(String typeUrl, String nonce, Sent response) {
+      this.sent.put(typeUrl, response.version());
       if (sentByNonce.size() >= 64) {
         sentByNonce.clear(); // nonces are answered promptly; old ones are never referred to again
       }
-      sentByNonce.put(nonce, new Sent(version, at));
+      sentByNonce.put(nonce, response);
+    }
+
+    /** Whether the client asks for {@code name} of the type (by name or as a wildcard). */
+    boolean subscribes(String typeUrl, String name) {
+      if (protocol.equals("delta")) {
+        return wildcard.contains(typeUrl) || subscribed.getOrDefault(typeUrl, java.util.Set.of()).contains(name);
+      }
+      List<String> requested = requestedNames.get(typeUrl);
+      return requested != null && (requested.isEmpty() || requested.contains(name));
+    }
+
+    /**
+     * Whether the client ACKed all of {@code names}: state of the world, in a response of {@code version};
+     * delta, in any response (a name's content changes, never what the name stands for).
+     */
+    boolean holds(String typeUrl, java.util.Set<String> names, String version) {
+      if (protocol.equals("delta")) {
+        return held.getOrDefault(typeUrl, java.util.Set.of()).containsAll(names);
+      }
+      List<String> acked = ackedNames.get(typeUrl);
+      return version.equals(this.acked.get(typeUrl)) && acked != null
+          && (acked.isEmpty() || acked.containsAll(names));
+    }
+
+    /** Delta: applies a request's subscription changes. */
+    void subscriptionChanged(DeltaDiscoveryRequest request) {
+      String typeUrl = request.getTypeUrl();
+      java.util.Set<String> names = subscribed.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>());
+      if (!firstRequested.containsKey(typeUrl) && request.getResourceNamesSubscribeCount() == 0) {
+        wildcard.add(typeUrl); // a first request naming nothing is a wildcard subscription
+      }
+      for (String name : request.getResourceNamesSubscribeList()) {
+        if (name.equals("*")) {
+          wildcard.add(typeUrl);
+        } else {
+          names.add(name);
+        }
+      }
+      for (String name : request.getResourceNamesUnsubscribeList()) {
+        if (name.equals("*")) {
+          wildcard.remove(typeUrl);
+        } else {
+          names.remove(name);
+        }
+      }
+      // A reconnecting client holds what it names here (a name always stands for the same builds).
+      held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>()).addAll(request.getInitialResourceVersionsMap().keySet());
     }
 
     String versionSentWith(String nonce) {
@@ -166,6 +231,34 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     return true;
   }
 
+  @Override
+  public boolean allHoldClusters(NodeKind kind, java.util.Set<String> clusters, String clustersVersion,
+                                 String endpointsVersion) {
+    String cds = XdsType.CDS.typeUrl();
+    String eds = XdsType.EDS.typeUrl();
+    for (Stream stream : streams.values()) {
+      if (NodeKind.of(stream.node) != kind) {
+        continue;
+      }
+      synchronized (stream) {
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (String cluster : clusters) {
+          if (stream.subscribes(cds, cluster)) {
+            wanted.add(cluster);
+          }
+        }
+        if (wanted.isEmpty()) {
+          continue;
+        }
+        if (!stream.holds(cds, wanted, clustersVersion)
+            || stream.firstRequested.containsKey(eds) && !stream.holds(eds, wanted, endpointsVersion)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** The resource names of {@code type} that open streams of {@code kind} last asked for (wildcards add none). */
   public java.util.Set<String> requestedNames(NodeKind kind, XdsType type) {
     java.util.Set<String> names = new java.util.TreeSet<>();
@@ -230,6 +323,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
       stream.protocol = "delta";
       remember(stream, request.hasNode() ? request.getNode() : null);
       Instant now = clock.instant();
+      stream.subscriptionChanged(request);
       stream.firstRequested.putIfAbsent(request.getTypeUrl(), now);
       String version = stream.versionSentWith(request.getResponseNonce());
       if (request.hasErrorDetail()) {
@@ -246,7 +340,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent(response.getTypeUrl(), response.getNonce(), response.getVersionInfo(), clock.instant());
+        stream.sent(response.getTypeUrl(), response.getNonce(), new Sent(response.getVersionInfo(), clock.instant(),
+            request.getResourceNamesList(), List.of()));
       }
     }
   }
@@ -256,7 +351,9 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     Stream stream = streams.get(streamId);
     if (stream != null) {
       synchronized (stream) {
-        stream.sent(response.getTypeUrl(), response.getNonce(), response.getSystemVersionInfo(), clock.instant());
+        stream.sent(response.getTypeUrl(), response.getNonce(), new Sent(response.getSystemVersionInfo(),
+            clock.instant(), response.getResourcesList().stream().map(Resource::getName).toList(),
+            response.getRemovedResourcesList()));
       }
     }
   }
@@ -288,6 +385,18 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   /** Records an ACK (stream lock held); returns its announcement, to be run after the lock is released. */
   private Runnable ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
+    Sent response = stream.sentByNonce.get(nonce);
+    if (stream.protocol.equals("delta")) {
+      if (response != null) {
+        java.util.Set<String> held = stream.held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>());
+        held.addAll(response.names());
+        response.removed().forEach(held::remove);
+      }
+    } else if (response != null && response.version().equals(version)) {
+      stream.ackedNames.put(typeUrl, response.names());
+    } else {
+      stream.ackedNames.remove(typeUrl);
+    }
     String previous = stream.acked.put(typeUrl, version);
     if (version.isEmpty() || version.equals(previous)) {
       return NOTHING;

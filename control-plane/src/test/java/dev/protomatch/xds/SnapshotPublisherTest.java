@@ -254,7 +254,18 @@ class SnapshotPublisherTest {
     private final RoutingDecision after = TestDecisions.greeter("demo-greeter", 50052);
     /** A restarted process whose clients (from before the restart) have not ACKed anything yet. */
     private final SnapshotPublisher restarted = new SnapshotPublisher(cache, builder(), SnapshotPreflight.ACCEPT_ALL,
-        Clock.systemUTC(), (kind, type, versions) -> false, Duration.ofMinutes(10), Duration.ZERO);
+        Clock.systemUTC(), new ClientAcks() {
+          @Override
+          public boolean allAcked(NodeKind kind, XdsType type, java.util.Set<String> versions) {
+            return false;
+          }
+
+          @Override
+          public boolean allHoldClusters(NodeKind kind, java.util.Set<String> clusters, String clustersVersion,
+                                         String endpointsVersion) {
+            return false;
+          }
+        }, Duration.ofMinutes(10), Duration.ZERO);
 
     @Test
     void theFirstPublicationKeepsTheClustersItDropsUntilClientsAckedRoutesWithoutThem() {

@@ -36,9 +36,22 @@ class SnapshotStagingTest {
   private final SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
   private final TestClock clock = TestClock.atEpochPlusOneDay();
   private final AtomicBoolean clientsAcked = new AtomicBoolean();
+  /** The cluster names the publisher asked clients to hold, in order. */
+  private final List<Set<String>> awaited = new java.util.ArrayList<>();
   private final SnapshotPublisher publisher = new SnapshotPublisher(cache, new SnapshotBuilder("127.0.0.1", 15001),
-      SnapshotPreflight.ACCEPT_ALL, clock, (kind, type, versions) -> clientsAcked.get(), Duration.ofMinutes(10),
-      Duration.ofSeconds(2));
+      SnapshotPreflight.ACCEPT_ALL, clock, new ClientAcks() {
+        @Override
+        public boolean allAcked(NodeKind kind, XdsType type, Set<String> versions) {
+          return clientsAcked.get();
+        }
+
+        @Override
+        public boolean allHoldClusters(NodeKind kind, Set<String> clusters, String clustersVersion,
+                                       String endpointsVersion) {
+          awaited.add(clusters);
+          return clientsAcked.get();
+        }
+      }, Duration.ofMinutes(10), Duration.ofSeconds(2));
 
   @Test
   void aNewClusterGoesOutUnderTheRoutesInForceAndItsRoutesFollowOnceClientsAckedIt() {
@@ -56,6 +69,40 @@ class SnapshotStagingTest {
     clientsAcked.set(true);
     publisher.publishStaged();
     assertThat(routeClusters()).contains(cluster(2));
+  }
+
+  @Test
+  void routesWaitForTheClustersTheyNewlyLeadToByName() {
+    publisher.publish(decision(1));
+
+    publisher.publish(decision(2));
+
+    assertThat(awaited).containsOnly(Set.of(cluster(2)));
+  }
+
+  @Test
+  void routesThatLeadToHeldClustersOnlyFollowAtOnceWhenClientsAlreadyHoldThem() {
+    publisher.publish(decision(1));
+    clientsAcked.set(true);
+
+    publisher.publish(decision(2));
+
+    assertThat(routeClusters()).contains(cluster(2));
+  }
+
+  @Test
+  void aChangeWhileRoutesWaitDoesNotRestartTheWait() {
+    publisher.publish(decision(1));
+    publisher.publish(decision(2));
+    clock.advance(Duration.ofMillis(1500));
+
+    publisher.publish(decision(2, 50051, 50052));
+    assertThat(routeClusters()).doesNotContain(cluster(2));
+    clock.advance(Duration.ofMillis(500));
+    publisher.publishStaged();
+
+    assertThat(routeClusters()).contains(cluster(2));
+    assertThat(proxyless().endpoints().resources().get(cluster(2)).getEndpoints(0).getLbEndpointsCount()).isEqualTo(2);
   }
 
   @Test
