@@ -101,6 +101,19 @@ public final class RawAdsStream<Q, R> implements AutoCloseable {
     return (R) next;
   }
 
+  /**
+   * The next response if one arrives within {@code timeout}, else {@code null} (for clients that decide what
+   * to do while nothing arrives); fails if the stream ended.
+   */
+  @SuppressWarnings("unchecked")
+  public R poll(java.time.Duration timeout) throws InterruptedException {
+    Object next = received.poll(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    if (next instanceof Throwable t) {
+      throw new AssertionError("the stream ended", t);
+    }
+    return (R) next;
+  }
+
   /** Responses received and not yet taken. */
   public int waiting() {
     return received.size();
