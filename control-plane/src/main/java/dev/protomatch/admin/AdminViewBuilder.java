@@ -7,6 +7,8 @@ import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.descriptor.DescriptorHash;
 import dev.protomatch.descriptor.ServiceFingerprint;
 import dev.protomatch.policy.AppliedPolicy;
+import dev.protomatch.policy.DataPlanePolicy;
+import dev.protomatch.policy.DurationText;
 import dev.protomatch.policy.Expectation;
 import dev.protomatch.policy.HostPort;
 import dev.protomatch.policy.ReloadOutcome;
@@ -110,11 +112,35 @@ public final class AdminViewBuilder {
       services.add(new AdminViews.ServicePolicy(policy.service(), policy.cluster(), expectation(policy.expect()),
           policy.whenNoneQualify().name().toLowerCase(Locale.ROOT).replace('_', '-'),
           policy.withoutReflection().name().toLowerCase(Locale.ROOT).replace('_', '-'),
-          policy.staticEndpoints().stream().map(HostPort::toString).toList()));
+          policy.staticEndpoints().stream().map(HostPort::toString).toList(),
+          policy.dataPlane().maxTimeout().map(DurationText::format).orElse(null),
+          circuitBreakers(policy.dataPlane().circuitBreakers()), retries(policy.dataPlane().retries()),
+          policy.dataPlane().upstreamTls().map(AdminViewBuilder::upstreamTls).orElse(null),
+          policy.dataPlane().outlierDetection().map(AdminViewBuilder::outlierDetection).orElse(null)));
     }
     return new AdminViews.Policies(applied.source(), applied.version(), applied.loadedAt().toString(), applied.sha256(),
         services, lastOutcome.map(o -> new AdminViews.Reload(o.at().toString(), o.accepted(),
             o.errors().stream().map(Object::toString).toList())).orElse(null));
+  }
+
+  private static AdminViews.CircuitBreakers circuitBreakers(DataPlanePolicy.CircuitBreakers breakers) {
+    return new AdminViews.CircuitBreakers(breakers.maxConnections(), breakers.maxPendingRequests(),
+        breakers.maxRequests());
+  }
+
+  private static AdminViews.Retries retries(DataPlanePolicy.Retries retries) {
+    return new AdminViews.Retries(retries.enabled(), retries.retryOn(), retries.maxRetries(),
+        retries.budgetPercent().isPresent() ? retries.budgetPercent().getAsInt() : null,
+        List.copyOf(retries.withoutRetries()));
+  }
+
+  private static AdminViews.UpstreamTls upstreamTls(DataPlanePolicy.UpstreamTls tls) {
+    return new AdminViews.UpstreamTls(tls.caFile().toString(), tls.sni().orElse(null));
+  }
+
+  private static AdminViews.OutlierDetection outlierDetection(DataPlanePolicy.OutlierDetection outliers) {
+    return new AdminViews.OutlierDetection(outliers.consecutiveErrors(), outliers.consecutiveGatewayErrors(),
+        DurationText.format(outliers.baseEjectionTime()), outliers.maxEjectionPercent());
   }
 
   static AdminViews.Expectation expectation(Expectation expectation) {

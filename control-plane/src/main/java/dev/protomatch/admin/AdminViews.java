@@ -71,8 +71,27 @@ public final class AdminViews {
   public record Policies(String source, long version, String loadedAt, String sha256, List<ServicePolicy> services,
                          Reload lastReload) {}
 
+  /**
+   * One service's policy in force, data-plane keys included as they apply: {@code maxTimeout},
+   * {@code upstreamTls} and {@code outlierDetection} are left out (null) when the policy has none, and every
+   * other data-plane value is shown with its default filled in.
+   */
   public record ServicePolicy(String service, String cluster, Expectation expected, String whenNoneQualify,
-                              String withoutReflection, List<String> staticEndpoints) {}
+                              String withoutReflection, List<String> staticEndpoints, String maxTimeout,
+                              CircuitBreakers circuitBreakers, Retries retries, UpstreamTls upstreamTls,
+                              OutlierDetection outlierDetection) {}
+
+  public record CircuitBreakers(int maxConnections, int maxPendingRequests, int maxRequests) {}
+
+  /** {@code budgetPercent} is left out (null) when there is no retry budget. */
+  public record Retries(boolean enabled, List<String> retryOn, int maxRetries, Integer budgetPercent,
+                        List<String> withoutRetries) {}
+
+  /** {@code sni} is left out (null) when none is sent. */
+  public record UpstreamTls(String caFile, String sni) {}
+
+  public record OutlierDetection(int consecutiveErrors, int consecutiveGatewayErrors, String baseEjectionTime,
+                                 int maxEjectionPercent) {}
 
   public record Reload(String at, boolean accepted, List<String> errors) {}
 

@@ -2,9 +2,12 @@ package dev.protomatch.policy;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.SortedSet;
+import java.util.TreeSet;
 
 /**
  * How clients' data planes treat one service's calls: deadlines, concurrency limits, retries, upstream TLS
@@ -52,8 +55,11 @@ public record DataPlanePolicy(
    * @param maxRetries retries after the first attempt
    * @param budgetPercent when present, the share of a cluster's active requests that may be retries
    *     (Envoy's retry budget); absent, concurrent retries are not limited
+   * @param withoutRetries simple names of the service's methods whose calls are never retried (methods that
+   *     must not run twice), sorted; a name need not be a method any build serves yet
    */
-  public record Retries(boolean enabled, List<String> retryOn, int maxRetries, OptionalInt budgetPercent) {
+  public record Retries(boolean enabled, List<String> retryOn, int maxRetries, OptionalInt budgetPercent,
+                        SortedSet<String> withoutRetries) {
     /** Retry conditions accepted in a policy file. */
     public static final List<String> CONDITIONS = List.of(
         "connect-failure", "refused-stream", "reset", "unavailable", "cancelled", "deadline-exceeded",
@@ -65,6 +71,17 @@ public record DataPlanePolicy(
 
     public Retries {
       retryOn = List.copyOf(retryOn);
+      withoutRetries = Collections.unmodifiableSortedSet(new TreeSet<>(withoutRetries));
+    }
+
+    /** Retries for every method of the service. */
+    public Retries(boolean enabled, List<String> retryOn, int maxRetries, OptionalInt budgetPercent) {
+      this(enabled, retryOn, maxRetries, budgetPercent, new TreeSet<>());
+    }
+
+    /** Whether calls to this method (simple name) are retried: retries are on and the method is not opted out. */
+    public boolean appliesTo(String method) {
+      return enabled && !withoutRetries.contains(method);
     }
   }
 

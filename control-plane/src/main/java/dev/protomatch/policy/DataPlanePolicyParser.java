@@ -15,13 +15,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
  * Reads the data-plane keys of one {@code services} entry ({@code max-timeout}, {@code circuit-breakers},
- * {@code retries}, {@code upstream-tls}, {@code outlier-detection}) into a {@link DataPlanePolicy}. Every
- * problem is reported through the {@link ValueReader}; an unusable value falls back to its default so the
- * other keys are still checked (the entry is refused as a whole by the caller).
+ * {@code retries} with its per-method {@code without-retries}, {@code upstream-tls}, {@code outlier-detection})
+ * into a {@link DataPlanePolicy}. Every problem is reported through the {@link ValueReader}; an unusable value
+ * falls back to its default so the other keys are still checked (the entry is refused as a whole by the caller).
  */
 final class DataPlanePolicyParser {
   private static final Pattern HOST_NAME =
@@ -65,7 +67,32 @@ final class DataPlanePolicyParser {
     OptionalInt budget = m.get("budget-percent")
         .flatMap(node -> percent(node, path.key("budget-percent")))
         .map(OptionalInt::of).orElse(OptionalInt.empty());
-    return new Retries(enabled, retryOn, maxRetries, budget);
+    SortedSet<String> withoutRetries = values.optionalList(m, path, "without-retries")
+        .flatMap(list -> methods(list, path.key("without-retries")))
+        .orElse(new TreeSet<>());
+    return new Retries(enabled, retryOn, maxRetries, budget, withoutRetries);
+  }
+
+  /**
+   * Method simple names, each once. Whether the service has them is not checked: a method may come with a
+   * later build, and the policy may be applied before it.
+   */
+  private Optional<SortedSet<String>> methods(Sequence list, YamlPath path) {
+    int errorsBefore = values.errorCount();
+    Map<String, YamlNode> first = new HashMap<>();
+    for (int i = 0; i < list.items().size(); i++) {
+      YamlNode item = list.items().get(i);
+      YamlPath itemPath = path.index(i);
+      values.text(item, itemPath, "a method name such as Charge", ServicePolicyParser.METHOD_NAME.asMatchPredicate())
+          .ifPresent(method -> {
+            YamlNode earlier = first.putIfAbsent(method, item);
+            if (earlier != null) {
+              values.report(item, itemPath, "duplicate method '" + method + "' (first listed at "
+                  + earlier.line() + ":" + earlier.column() + ")");
+            }
+          });
+    }
+    return values.errorCount() == errorsBefore ? Optional.of(new TreeSet<>(first.keySet())) : Optional.empty();
   }
 
   private Optional<List<String>> conditions(YamlNode node, YamlPath path) {

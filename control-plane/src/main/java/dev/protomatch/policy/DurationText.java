@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * Durations as policy files write them: a positive whole number and one unit, {@code 500ms}, {@code 30s},
  * {@code 5m}, {@code 1h}. One unit only, so there is exactly one way to read every value.
  */
-final class DurationText {
+public final class DurationText {
   private static final Pattern FORMAT = Pattern.compile("([0-9]{1,18})(ms|s|m|h)");
 
   private DurationText() {}
@@ -37,7 +37,7 @@ final class DurationText {
   }
 
   /** The shortest text {@link #parse} reads back as {@code duration}: {@code 5m}, not {@code 300s}. */
-  static String format(Duration duration) {
+  public static String format(Duration duration) {
     long millis = duration.toMillis();
     if (millis % 3_600_000 == 0) {
       return millis / 3_600_000 + "h";

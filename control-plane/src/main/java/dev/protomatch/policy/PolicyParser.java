@@ -44,7 +44,8 @@ public final class PolicyParser {
   public static final List<String> EXPECT_KEYS = List.of("api", "schema", "methods");
   public static final List<String> CIRCUIT_BREAKER_KEYS =
       List.of("max-connections", "max-pending-requests", "max-requests");
-  public static final List<String> RETRY_KEYS = List.of("enabled", "retry-on", "max-retries", "budget-percent");
+  public static final List<String> RETRY_KEYS =
+      List.of("enabled", "retry-on", "max-retries", "budget-percent", "without-retries");
   public static final List<String> UPSTREAM_TLS_KEYS = List.of("ca-file", "sni");
   public static final List<String> OUTLIER_DETECTION_KEYS = List.of(
       "consecutive-errors", "consecutive-gateway-errors", "base-ejection-time", "max-ejection-percent");

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
 final class ServicePolicyParser {
   private static final String IDENTIFIER = "[A-Za-z_][A-Za-z0-9_]*";
   private static final Pattern SERVICE_NAME = Pattern.compile(IDENTIFIER + "(?:\\." + IDENTIFIER + ")*");
-  private static final Pattern METHOD_NAME = Pattern.compile(IDENTIFIER);
+  /** A method's simple name, as in its service's .proto file. */
+  static final Pattern METHOD_NAME = Pattern.compile(IDENTIFIER);
   private static final Pattern CLUSTER_NAME = Pattern.compile("[a-zA-Z0-9_.-]+");
   private static final String NEWEST = "newest";
 

@@ -90,8 +90,11 @@ import java.util.TreeMap;
  * <p>Data plane, from each service's {@link DataPlanePolicy} (every field and its reason:
  * {@code envoy-config/README.md}): routes carry no route timeout and take the caller's {@code grpc-timeout}
  * ({@code max_stream_duration.grpc_timeout_header_max}, capped by {@code max-timeout}) and the service's retry
- * policy; clusters carry one DEFAULT circuit-breaker threshold (2^31 - 1 unless the policy says otherwise) and
- * a dot-free {@code alt_stat_name}. Envoy clusters add HTTP/2 keepalive and, when the policy asks, upstream
+ * policy, except the exact-path routes of the methods in its {@code without-retries}, which carry none (a
+ * listed method without a route of its own, because no build serves it or the decision fell open, gets an
+ * exact-path route to {@code C} without retries, so the prefix route's retries never cover it); clusters
+ * carry one DEFAULT circuit-breaker threshold (2^31 - 1 unless the policy says otherwise) and a dot-free
+ * {@code alt_stat_name}. Envoy clusters add HTTP/2 keepalive and, when the policy asks, upstream
  * TLS and outlier detection; the Envoy listener turns the stream idle timeout off and ends in a catch-all
  * route to the empty cluster {@value #UNKNOWN_SERVICE_CLUSTER}, so an unknown service is UNAVAILABLE for both
  * node kinds (proxyless clients have no listener for it).
@@ -162,7 +165,17 @@ public final class SnapshotBuilder {
           endpoints.put(target, assignment(target, service.endpointsOf(method.builds())));
         }
         serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method.method()),
-            target, dataPlane));
+            target, dataPlane, dataPlane.retries().appliesTo(method.method())));
+      }
+      if (dataPlane.retries().enabled()) {
+        // An opted-out method without a route of its own (no build serves it yet, or the decision fell open)
+        // would take the prefix route and its retries: it gets an exact-path route to the same cluster, unretried.
+        for (String method : dataPlane.retries().withoutRetries()) {
+          if (!service.routes().containsKey(method)) {
+            serviceRoutes.add(route(RouteMatch.newBuilder().setPath("/" + service.service() + "/" + method),
+                cluster, dataPlane, false));
+          }
+        }
       }
       Route prefix = route(RouteMatch.newBuilder().setPrefix("/" + service.service() + "/"), cluster, dataPlane);
       if (kind == NodeKind.PROXYLESS) {
@@ -327,6 +340,11 @@ public final class SnapshotBuilder {
    * or cut to the policy's {@code max-timeout}, which then also bounds calls without a deadline.
    */
   private static Route route(RouteMatch.Builder match, String cluster, DataPlanePolicy dataPlane) {
+    return route(match, cluster, dataPlane, dataPlane.retries().enabled());
+  }
+
+  /** @param retried whether the route carries the policy's retry policy (false for a method opted out of it) */
+  private static Route route(RouteMatch.Builder match, String cluster, DataPlanePolicy dataPlane, boolean retried) {
     Duration max = dataPlane.maxTimeout().map(d -> Durations.fromMillis(d.toMillis())).orElse(Durations.ZERO);
     RouteAction.MaxStreamDuration.Builder streamDuration = RouteAction.MaxStreamDuration.newBuilder()
         .setGrpcTimeoutHeaderMax(max);
@@ -336,7 +354,7 @@ public final class SnapshotBuilder {
     RouteAction.Builder action = RouteAction.newBuilder().setCluster(cluster)
         .setTimeout(Durations.ZERO)
         .setMaxStreamDuration(streamDuration);
-    if (dataPlane.retries().enabled()) {
+    if (retried) {
       action.setRetryPolicy(retryPolicy(dataPlane.retries()));
     }
     return Route.newBuilder().setMatch(match).setRoute(action).build();

@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /** The data-plane keys of a services entry: what they read as, their defaults, and one line per bad value. */
@@ -38,11 +39,11 @@ class DataPlanePolicyParserTest {
     assertThat(dataPlane("""
         max-timeout: 30s
         circuit-breakers: {max-connections: 100, max-pending-requests: 200, max-requests: 300}
-        retries: {enabled: true, retry-on: [connect-failure, reset], max-retries: 3, budget-percent: 25}
+        retries: {enabled: true, retry-on: [connect-failure, reset], max-retries: 3, budget-percent: 25, without-retries: [Charge]}
         upstream-tls: {ca-file: /etc/protomatch/ca.pem, sni: greeter.internal}
         outlier-detection: {consecutive-errors: 7, consecutive-gateway-errors: 3, base-ejection-time: 1m, max-ejection-percent: 50}
         """)).isEqualTo(new DataPlanePolicy(Optional.of(Duration.ofSeconds(30)), new CircuitBreakers(100, 200, 300),
-        new Retries(true, List.of("connect-failure", "reset"), 3, OptionalInt.of(25)),
+        new Retries(true, List.of("connect-failure", "reset"), 3, OptionalInt.of(25), new TreeSet<>(List.of("Charge"))),
         Optional.of(new UpstreamTls(Path.of("/etc/protomatch/ca.pem"), Optional.of("greeter.internal"))),
         Optional.of(new OutlierDetection(7, 3, Duration.ofMinutes(1), 50))));
   }
@@ -56,6 +57,29 @@ class DataPlanePolicyParserTest {
   @Test
   void retriesCanBeTurnedOff() {
     assertThat(dataPlane("retries: {enabled: false}").retries().enabled()).isFalse();
+  }
+
+  @Test
+  void methodsCanBeOptedOutOfRetries() {
+    Retries retries = dataPlane("retries: {without-retries: [Refund, Charge]}").retries();
+
+    assertThat(retries).isEqualTo(new Retries(true, Retries.DEFAULT_RETRY_ON, Retries.DEFAULT_MAX_RETRIES,
+        OptionalInt.empty(), new TreeSet<>(List.of("Charge", "Refund"))));
+    assertThat(retries.appliesTo("Charge")).isFalse();
+    assertThat(retries.appliesTo("GetBalance")).isTrue();
+  }
+
+  @Test
+  void withoutRetriesMayNameAMethodNoBuildServesYet() {
+    // The service's methods are not known to the parser: a method arriving with a later build is accepted.
+    assertThat(dataPlane("retries:\n  without-retries: [NotYetShipped]").retries().withoutRetries())
+        .containsExactly("NotYetShipped");
+  }
+
+  @Test
+  void anEmptyWithoutRetriesOptsNothingOut() {
+    assertThat(dataPlane("retries: {without-retries: []}").retries()).isEqualTo(Retries.DEFAULTS);
+    assertThat(dataPlane("retries: {without-retries: }").retries()).isEqualTo(Retries.DEFAULTS);
   }
 
   @Test
@@ -114,6 +138,33 @@ class DataPlanePolicyParserTest {
     assertThat(errorsIn(ENTRY + "    retries:\n      budget-percent: 150\n")).containsExactly(
         "policies.yaml:6:23: services[0].retries.budget-percent: expected a whole percentage from 1 to 100,"
             + " got the number 150");
+  }
+
+  @Test
+  void withoutRetriesThatIsNotAList() {
+    assertThat(errorsIn(ENTRY + "    retries:\n      without-retries: Charge\n")).containsExactly(
+        "policies.yaml:6:24: services[0].retries.without-retries: expected a list, got 'Charge'");
+  }
+
+  @Test
+  void withoutRetriesNamingAFullMethodPath() {
+    assertThat(errorsIn(ENTRY + "    retries:\n      without-retries: [Charge, /shop.Checkout/Refund]\n"))
+        .containsExactly("policies.yaml:6:33: services[0].retries.without-retries[1]: expected a method name such"
+            + " as Charge, got '/shop.Checkout/Refund'");
+  }
+
+  @Test
+  void withoutRetriesNamingANumber() {
+    assertThat(errorsIn(ENTRY + "    retries:\n      without-retries: [42]\n")).containsExactly(
+        "policies.yaml:6:25: services[0].retries.without-retries[0]: expected a method name such as Charge,"
+            + " got the number 42");
+  }
+
+  @Test
+  void duplicateMethodWithoutRetries() {
+    assertThat(errorsIn(ENTRY + "    retries:\n      without-retries:\n        - Charge\n        - Charge\n"))
+        .containsExactly("policies.yaml:8:11: services[0].retries.without-retries[1]: duplicate method 'Charge'"
+            + " (first listed at 7:11)");
   }
 
   @Test

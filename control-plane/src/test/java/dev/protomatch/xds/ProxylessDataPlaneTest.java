@@ -37,16 +37,20 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * What a real grpc-java xDS client does with the data-plane settings protomatch generates: it retries
- * UNAVAILABLE by the route's retry policy (and not when the policy turns retries off), and it cuts a call
- * without a deadline at the policy's max-timeout (gRFC A31's grpc_timeout_header_max).
+ * UNAVAILABLE by the route's retry policy (and not when the policy turns retries off, nor for a method in
+ * {@code without-retries}), and it cuts a call without a deadline at the policy's max-timeout (gRFC A31's
+ * grpc_timeout_header_max).
  */
 class ProxylessDataPlaneTest {
   private static final int CALLS = 20;
+  /** A SayHelloAgain request the server never answers. */
+  private static final String NEVER = "never";
 
   private LoopbackServer server;
   private XdsServer xds;
@@ -63,14 +67,23 @@ class ProxylessDataPlaneTest {
   void defaultRetriesTurnEveryFirstAttemptsUnavailableIntoSuccess() throws Exception {
     start(DataPlanePolicy.DEFAULTS);
 
-    assertThat(failures()).isZero();
+    assertThat(failures(GreeterGrpc.GreeterBlockingStub::sayHello)).isZero();
   }
 
   @Test
   void withRetriesOffEveryOtherCallFails() throws Exception {
     start(with(Optional.empty(), new Retries(false, Retries.DEFAULT_RETRY_ON, 2, OptionalInt.empty())));
 
-    assertThat(failures()).isEqualTo(CALLS / 2);
+    assertThat(failures(GreeterGrpc.GreeterBlockingStub::sayHello)).isEqualTo(CALLS / 2);
+  }
+
+  @Test
+  void aMethodWithoutRetriesSeesEveryOtherCallFailWhileTheOtherMethodIsRetried() throws Exception {
+    start(with(Optional.empty(), new Retries(true, Retries.DEFAULT_RETRY_ON, 2, OptionalInt.empty(),
+        new TreeSet<>(List.of("SayHelloAgain")))));
+
+    assertThat(failures(GreeterGrpc.GreeterBlockingStub::sayHelloAgain)).isEqualTo(CALLS / 2);
+    assertThat(failures(GreeterGrpc.GreeterBlockingStub::sayHello)).isZero();
   }
 
   @Test
@@ -79,7 +92,7 @@ class ProxylessDataPlaneTest {
 
     Status status = Status.OK;
     try {
-      GreeterGrpc.newBlockingStub(channel).sayHelloAgain(HelloRequest.newBuilder().setName("never").build());
+      GreeterGrpc.newBlockingStub(channel).sayHelloAgain(HelloRequest.newBuilder().setName(NEVER).build());
     } catch (StatusRuntimeException e) {
       status = e.getStatus();
     }
@@ -87,14 +100,13 @@ class ProxylessDataPlaneTest {
     assertThat(status.getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
   }
 
-  /** Sequential SayHello calls (the server fails every odd-numbered attempt); how many failed. */
-  private int failures() {
+  /** Sequential calls of one method (the server fails every odd-numbered attempt of each); how many failed. */
+  private int failures(BiFunction<GreeterGrpc.GreeterBlockingStub, HelloRequest, HelloReply> method) {
     GreeterGrpc.GreeterBlockingStub stub = GreeterGrpc.newBlockingStub(channel);
     int failed = 0;
     for (int i = 0; i < CALLS; i++) {
       try {
-        stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-            .sayHello(HelloRequest.newBuilder().setName("n" + i).build());
+        method.apply(stub.withDeadlineAfter(10, TimeUnit.SECONDS), HelloRequest.newBuilder().setName("n" + i).build());
       } catch (StatusRuntimeException e) {
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         failed++;
@@ -105,20 +117,18 @@ class ProxylessDataPlaneTest {
 
   private void start(DataPlanePolicy dataPlane) throws Exception {
     AtomicInteger attempts = new AtomicInteger();
+    AtomicInteger againAttempts = new AtomicInteger();
     server = LoopbackServer.start(LoopbackServer.Reflection.NONE, new GreeterGrpc.GreeterImplBase() {
       @Override
       public void sayHello(HelloRequest request, StreamObserver<HelloReply> response) {
-        if (attempts.incrementAndGet() % 2 == 1) {
-          response.onError(Status.UNAVAILABLE.withDescription("odd attempt").asRuntimeException());
-          return;
-        }
-        response.onNext(HelloReply.newBuilder().setMessage("hello " + request.getName()).build());
-        response.onCompleted();
+        answerEvenAttempts(attempts, request, response);
       }
 
       @Override
       public void sayHelloAgain(HelloRequest request, StreamObserver<HelloReply> response) {
-        // never answers: only a deadline ends the call
+        if (!request.getName().equals(NEVER)) { // NEVER: no answer, only a deadline ends the call
+          answerEvenAttempts(againAttempts, request, response);
+        }
       }
     });
     SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
@@ -142,6 +152,16 @@ class ProxylessDataPlaneTest {
       return true;
     });
     attempts.set(0);
+  }
+
+  private static void answerEvenAttempts(AtomicInteger attempts, HelloRequest request,
+                                         StreamObserver<HelloReply> response) {
+    if (attempts.incrementAndGet() % 2 == 1) {
+      response.onError(Status.UNAVAILABLE.withDescription("odd attempt").asRuntimeException());
+      return;
+    }
+    response.onNext(HelloReply.newBuilder().setMessage("hello " + request.getName()).build());
+    response.onCompleted();
   }
 
   private static DataPlanePolicy with(Optional<Duration> maxTimeout, Retries retries) {

@@ -163,6 +163,74 @@ class SnapshotBuilderDataPlaneTest {
     assertThat(route(resources, "/demo.Greeter/").getRoute().hasRetryPolicy()).isFalse();
   }
 
+  @ParameterizedTest
+  @EnumSource(NodeKind.class)
+  void aMethodWithoutRetriesHasARouteWithoutARetryPolicyWhileTheOthersKeepIt(NodeKind kind) {
+    DataPlanePolicy dataPlane = with(Optional.empty(), CircuitBreakers.DEFAULTS, withoutRetries("SayHelloAgain"));
+
+    XdsResources resources = build(dataPlane, kind, "SayHello", "SayHelloAgain");
+
+    assertThat(route(resources, "/demo.Greeter/SayHelloAgain")).isEqualTo(parse("""
+        match { path: "/demo.Greeter/SayHelloAgain" }
+        route {
+          cluster: "%s"
+          timeout {}
+          max_stream_duration { grpc_timeout_header_max {} }
+        }
+        """.formatted(METHOD_CLUSTER), Route.newBuilder()));
+    assertThat(sayHello(resources).getRetryPolicy())
+        .isEqualTo(parse(DEFAULT_RETRY_POLICY, io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder()));
+    assertThat(route(resources, "/demo.Greeter/").getRoute().getRetryPolicy()).isEqualTo(sayHello(resources).getRetryPolicy());
+  }
+
+  @ParameterizedTest
+  @EnumSource(NodeKind.class)
+  void aMethodWithoutRetriesNoBuildServesGetsAnUnretriedRouteToTheServiceClusterAheadOfThePrefix(NodeKind kind) {
+    DataPlanePolicy dataPlane = with(Optional.empty(), CircuitBreakers.DEFAULTS, withoutRetries("SayGoodbye"));
+
+    XdsResources resources = build(dataPlane, kind, "SayHello");
+
+    assertThat(route(resources, "/demo.Greeter/SayGoodbye")).isEqualTo(parse("""
+        match { path: "/demo.Greeter/SayGoodbye" }
+        route {
+          cluster: "demo.greeter"
+          timeout {}
+          max_stream_duration { grpc_timeout_header_max {} }
+        }
+        """, Route.newBuilder()));
+    assertThat(paths(resources)).containsSubsequence("/demo.Greeter/SayHello", "/demo.Greeter/SayGoodbye", "/demo.Greeter/");
+    assertThat(sayHello(resources).hasRetryPolicy()).isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(NodeKind.class)
+  void aMethodWithoutRetriesIsNotRetriedWhenTheDecisionFellOpen(NodeKind kind) {
+    ServicePolicy policy = new ServicePolicy("demo.Greeter", CLUSTER, new Expectation.Newest(),
+        ServicePolicy.WhenNoneQualify.FAIL_OPEN, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of(),
+        with(Optional.empty(), CircuitBreakers.DEFAULTS, withoutRetries("SayHelloAgain")));
+    RoutableEndpoint endpoint =
+        new RoutableEndpoint(new EndpointAddress("127.0.0.1", 50051), Locality.UNKNOWN, 1, Optional.empty());
+    ServiceDecision service = new ServiceDecision(policy, Optional.empty(), new TreeMap<>(), new TreeMap<>(),
+        List.of(endpoint), List.of(), ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN);
+
+    XdsResources resources = builder.build(
+        new RoutingDecision(Instant.EPOCH, 1, new TreeMap<>(Map.of("demo.Greeter", service))), kind);
+
+    assertThat(preflight.problems(kind, resources)).isEmpty();
+    assertThat(route(resources, "/demo.Greeter/SayHelloAgain").getRoute().getCluster()).isEqualTo(CLUSTER);
+    assertThat(route(resources, "/demo.Greeter/SayHelloAgain").getRoute().hasRetryPolicy()).isFalse();
+    assertThat(route(resources, "/demo.Greeter/").getRoute().hasRetryPolicy()).isTrue();
+  }
+
+  @ParameterizedTest
+  @EnumSource(NodeKind.class)
+  void withRetriesOffAMethodWithoutRetriesAddsNoRoute(NodeKind kind) {
+    DataPlanePolicy dataPlane = with(Optional.empty(), CircuitBreakers.DEFAULTS, new Retries(false,
+        Retries.DEFAULT_RETRY_ON, 2, OptionalInt.empty(), new TreeSet<>(List.of("SayGoodbye"))));
+
+    assertThat(paths(build(dataPlane, kind, "SayHello"))).doesNotContain("/demo.Greeter/SayGoodbye");
+  }
+
   @Test
   void envoyClustersKeepHttp2ConnectionsAliveWithinGrpcServersPingPolicy() throws Exception {
     Cluster cluster = cluster(build(DataPlanePolicy.DEFAULTS, NodeKind.ENVOY), METHOD_CLUSTER);
@@ -288,14 +356,23 @@ class SnapshotBuilderDataPlaneTest {
     return new DataPlanePolicy(maxTimeout, breakers, retries, Optional.empty(), Optional.empty());
   }
 
-  /** demo.Greeter in cluster demo.greeter, one build on one endpoint; every snapshot must keep Envoy's rules. */
+  private static Retries withoutRetries(String... methods) {
+    return new Retries(true, Retries.DEFAULT_RETRY_ON, Retries.DEFAULT_MAX_RETRIES, OptionalInt.empty(),
+        new TreeSet<>(List.of(methods)));
+  }
+
   private XdsResources build(DataPlanePolicy dataPlane, NodeKind kind) {
+    return build(dataPlane, kind, "SayHello");
+  }
+
+  /** demo.Greeter in cluster demo.greeter, one build on one endpoint; every snapshot must keep Envoy's rules. */
+  private XdsResources build(DataPlanePolicy dataPlane, NodeKind kind, String... methods) {
     ServicePolicy policy = new ServicePolicy("demo.Greeter", CLUSTER,
         new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello"))), ServicePolicy.WhenNoneQualify.FAIL_CLOSED,
         ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of(), dataPlane);
     ServiceDecision service = Decisions.oneBuild(policy,
         List.of(new RoutableEndpoint(new EndpointAddress("127.0.0.1", 50051), Locality.UNKNOWN, 1, Optional.empty())),
-        List.of(), "SayHello");
+        List.of(), methods);
     RoutingDecision decision = new RoutingDecision(Instant.EPOCH, 1, new TreeMap<>(Map.of("demo.Greeter", service)));
     XdsResources resources = builder.build(decision, kind);
     assertThat(preflight.problems(kind, resources)).isEmpty();
@@ -311,6 +388,14 @@ class SnapshotBuilderDataPlaneTest {
         .flatMap(h -> h.getRoutesList().stream())
         .filter(r -> r.getMatch().getPath().equals(path) || r.getMatch().getPrefix().equals(path))
         .findFirst().orElseThrow();
+  }
+
+  /** Every route's path or prefix, in the order clients match them. */
+  private static List<String> paths(XdsResources resources) {
+    return resources.routes().stream().flatMap(c -> c.getVirtualHostsList().stream())
+        .flatMap(h -> h.getRoutesList().stream())
+        .map(r -> r.getMatch().hasPrefix() ? r.getMatch().getPrefix() : r.getMatch().getPath())
+        .toList();
   }
 
   private static Cluster cluster(XdsResources resources, String name) {

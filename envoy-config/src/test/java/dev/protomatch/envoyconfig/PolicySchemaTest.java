@@ -58,6 +58,7 @@ class PolicySchemaTest {
       "services:\n  - {service: a.B, cluster: b, expect: {methods: [M, N]}, when-none-qualify: fail-open}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, max-timeout: 30s, retries: {enabled: false}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: [reset], budget-percent: 100}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {without-retries: [Charge, Refund]}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, circuit-breakers: {max-requests: 1}, outlier-detection: {}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {ca-file: /ca.pem, sni: b.internal}}",
   })
@@ -90,6 +91,9 @@ class PolicySchemaTest {
       "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: [5xx]}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {retry-on: []}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {budget-percent: 0}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {without-retries: [M, M]}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {without-retries: ['/a.B/M']}}",
+      "services:\n  - {service: a.B, cluster: b, expect: newest, retries: {without-retries: M}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, circuit-breakers: {max-requests: 0}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {sni: b.internal}}",
       "services:\n  - {service: a.B, cluster: b, expect: newest, upstream-tls: {ca-file: ca.pem}}",
