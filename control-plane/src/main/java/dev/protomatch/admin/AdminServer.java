@@ -9,7 +9,9 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The admin HTTP port: health and readiness for orchestrators; the operator's views are added by
@@ -24,10 +26,17 @@ public final class AdminServer implements AutoCloseable {
     this.executor = executor;
   }
 
-  /**
-   * @param ready true once policies are loaded and the first snapshot is built
-   */
+  /** @param ready true once policies are loaded and the first snapshot is built */
   public static AdminServer start(InetSocketAddress address, BooleanSupplier ready) throws IOException {
+    return start(address, () -> ready.getAsBoolean() ? Optional.empty() : Optional.of("starting"));
+  }
+
+  /**
+   * @param notReadyBecause why the control plane cannot serve right now (shown by {@code /readyz} with a 503);
+   *     empty when it is ready
+   */
+  public static AdminServer start(InetSocketAddress address, Supplier<Optional<String>> notReadyBecause)
+      throws IOException {
     HttpServer server = HttpServer.create(address, 64);
     ExecutorService executor = Executors.newFixedThreadPool(2, runnable -> {
       Thread thread = new Thread(runnable, "protomatch-admin");
@@ -38,8 +47,9 @@ public final class AdminServer implements AutoCloseable {
     AdminServer admin = new AdminServer(server, executor);
     admin.handle("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
     admin.handle("/readyz", exchange -> {
-      boolean isReady = ready.getAsBoolean();
-      respond(exchange, isReady ? 200 : 503, "text/plain", isReady ? "ready\n" : "not ready\n");
+      Optional<String> why = notReadyBecause.get();
+      respond(exchange, why.isEmpty() ? 200 : 503, "text/plain",
+          why.map(reason -> "not ready: " + reason + "\n").orElse("ready\n"));
     });
     server.start();
     return admin;

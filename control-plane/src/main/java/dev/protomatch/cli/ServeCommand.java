@@ -2,9 +2,9 @@ package dev.protomatch.cli;
 
 import dev.protomatch.policy.PolicyError;
 import dev.protomatch.server.ControlPlane;
+import dev.protomatch.server.ListenFailedException;
 import dev.protomatch.server.ControlPlaneOptions;
 import java.io.IOException;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -97,15 +97,9 @@ final class ServeCommand implements Callable<Integer> {
       }
       spec.commandLine().getErr().flush();
       return Main.EXIT_USER_ERROR;
-    } catch (BindException e) {
-      throw new UserInputException("cannot listen on " + bind + ": " + e.getMessage()
+    } catch (ListenFailedException e) {
+      throw new UserInputException(e.getMessage()
           + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
-    } catch (IOException e) {
-      if (e.getCause() instanceof BindException bind) {
-        throw new UserInputException("cannot listen: " + bind.getMessage()
-            + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
-      }
-      throw e;
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

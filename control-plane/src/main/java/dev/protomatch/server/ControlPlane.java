@@ -51,9 +51,10 @@ import org.slf4j.LoggerFactory;
  * snapshot -> xDS clients, plus the registration and admin ports. Everything is wired here and nowhere
  * else.
  *
- * <p>Shutdown is graceful: registrations stop first, then decisions, then xDS streams are given a moment
- * to finish. Nothing is deregistered and no empty assignment is pushed, so clients keep their last
- * configuration and carry on until a control plane is back.
+ * <p>Each start step owns what it starts ({@link StartedComponents}); a failed start stops what it started,
+ * newest first, and shutdown is the same walk back: registrations stop first, then xDS streams are given a
+ * moment to finish, then decisions and probes. Nothing is deregistered and no empty assignment is pushed, so
+ * clients keep their last configuration and carry on until a control plane is back.
  */
 public final class ControlPlane implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ControlPlane.class);
@@ -69,14 +70,14 @@ public final class ControlPlane implements AutoCloseable {
   private final SnapshotPublisher publisher;
   private final SimpleCache<String> cache;
   private final ReflectionProber prober;
-  private final LeaseSweeper sweeper;
-  private final StaticEndpointResolver statics;
   private final PolicyFileWatcher watcher;
   private final XdsServer xds;
   private final Server registration;
   private final AdminServer admin;
   private final ProtomatchMetrics metrics;
-  private volatile boolean ready;
+
+  private final StartedComponents started;
+  private final Readiness readiness;
 
   private ControlPlane(Builder b) {
     this.scheduler = b.scheduler;
@@ -87,16 +88,16 @@ public final class ControlPlane implements AutoCloseable {
     this.publisher = b.publisher;
     this.cache = b.cache;
     this.prober = b.prober;
-    this.sweeper = b.sweeper;
-    this.statics = b.statics;
     this.watcher = b.watcher;
     this.xds = b.xds;
     this.registration = b.registration;
     this.admin = b.admin;
     this.metrics = b.metrics;
+    this.started = b.started;
+    this.readiness = b.readiness;
   }
 
-  /** Refused start: the policy file is invalid; nothing was started. */
+  /** Refused start: the policy file is invalid; whatever was started is stopped again. */
   public static final class InvalidPolicyException extends Exception {
     private static final long serialVersionUID = 1L;
     private final List<PolicyError> errors;
@@ -111,7 +112,10 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
+  /** The components of one start, filled in by the steps below in order; each is owned by {@link #started}. */
   private static final class Builder {
+    final StartedComponents started = new StartedComponents();
+    Readiness readiness;
     ScheduledExecutorService scheduler;
     PolicyStore policies;
     EndpointRegistry registry;
@@ -127,48 +131,98 @@ public final class ControlPlane implements AutoCloseable {
     Server registration;
     AdminServer admin;
     ProtomatchMetrics metrics;
+    DescriptorHasher hasher = new DescriptorHasher();
   }
 
+  /**
+   * Starts every component, each step owning what it starts; if a step fails (a port in use, an invalid policy
+   * file), everything already started is stopped again, newest first, before the failure is thrown.
+   */
   public static ControlPlane start(ControlPlaneOptions options, Clock clock, Function<String, String> environment)
       throws IOException, InvalidPolicyException {
     Builder b = new Builder();
+    try {
+      startScheduler(b);
+      startAdmin(b, options);
+      loadPolicies(b, options, clock, environment);
+      openRegistry(b, clock);
+      startPipeline(b, options, clock);
+      startServers(b, options, environment);
+      ControlPlane controlPlane = new ControlPlane(b);
+      installAdminViews(b, environment, clock);
+      startWork(b);
+      firstPublication(b, options, clock);
+      logStarted(b, options, environment);
+      return controlPlane;
+    } catch (IOException | InvalidPolicyException | RuntimeException | Error e) {
+      log.debug("start failed; stopping {}", b.started.names());
+      b.started.close();
+      throw e;
+    }
+  }
+
+  private static void startScheduler(Builder b) {
     b.scheduler = Executors.newScheduledThreadPool(2, runnable -> {
       Thread thread = new Thread(runnable, "protomatch-control");
       thread.setDaemon(true);
       return thread;
     });
+    b.started.addStop("scheduler", () -> b.scheduler.shutdownNow());
+  }
+
+  /** First, so /readyz answers (503) while the rest starts; the views are installed once they exist. */
+  private static void startAdmin(Builder b, ControlPlaneOptions options) throws IOException {
+    b.readiness = new Readiness(() -> java.util.Optional.empty());
+    InetSocketAddress address = new InetSocketAddress(options.adminBindHost(), options.adminPort());
+    b.admin = b.started.add("admin server", listen("admin", address,
+        () -> AdminServer.start(address, b.readiness::notReadyBecause)));
+    if (!new InetSocketAddress(options.adminBindHost(), 0).getAddress().isLoopbackAddress()) {
+      log.warn("admin port bound to {} (not loopback): every endpoint, client and policy is visible there",
+          options.adminBindHost());
+    }
+  }
+
+  private static void loadPolicies(Builder b, ControlPlaneOptions options, Clock clock,
+                                   Function<String, String> environment) throws InvalidPolicyException {
     b.policies = new PolicyStore(clock);
     b.clients = new XdsClientTracker(clock);
     b.metrics = new ProtomatchMetrics(b.clients::clients);
     b.policies.addOutcomeListener(b.metrics::policyReloaded); // before the first load, which counts too
     if (options.policyFile().isPresent()) {
-      b.watcher = new PolicyFileWatcher(options.policyFile().get(), new PolicyParser(environment, java.nio.file.Files::isReadable),
-          b.policies, b.scheduler, options.policyPollInterval());
+      b.watcher = b.started.add("policy file watcher", new PolicyFileWatcher(options.policyFile().get(),
+          new PolicyParser(environment, java.nio.file.Files::isReadable), b.policies, b.scheduler,
+          options.policyPollInterval()));
       ReloadOutcome first = b.watcher.start();
       if (!first.accepted()) {
-        b.watcher.close();
-        b.scheduler.shutdownNow();
         throw new InvalidPolicyException(first.errors());
       }
     }
+  }
+
+  private static void openRegistry(Builder b, Clock clock) {
     b.registry = new InMemoryEndpointRegistry(clock);
-    b.statics = new StaticEndpointResolver(b.registry, HostResolver.system(), clock, StaticEndpointResolver.INTERVAL);
+    b.sweeper = b.started.add("lease sweeper", new LeaseSweeper(b.registry, Duration.ofMinutes(1)));
+    b.sweeper.addListener(b.metrics::leaseExpired);
+  }
+
+  /** Static endpoints, probes, decisions and publication: registry -> decision -> snapshot -> cache. */
+  private static void startPipeline(Builder b, ControlPlaneOptions options, Clock clock) {
+    b.statics = b.started.add("static endpoint resolver",
+        new StaticEndpointResolver(b.registry, HostResolver.system(), clock, StaticEndpointResolver.INTERVAL));
     b.statics.start(b.policies.current().document().services());
-    DescriptorHasher hasher = new DescriptorHasher();
-    SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
-    b.cache = cache;
+    b.cache = new SimpleCache<>(node -> NodeKind.of(node).group());
     // Every snapshot is checked against Envoy's own validation rules before clients see it.
-    b.publisher = new SnapshotPublisher(cache, new SnapshotBuilder(options.envoyListenerHost(),
+    b.publisher = new SnapshotPublisher(b.cache, new SnapshotBuilder(options.envoyListenerHost(),
         options.envoyListenerPort()), new dev.protomatch.xds.EnvoyRulesPreflight(), clock, b.clients,
         SnapshotPublisher.MAX_RETIRED_CLUSTER_HOLD, SnapshotPublisher.MAX_STAGING);
-    b.updater = new RoutingUpdater(() -> b.policies.current().document(), b.registry, clock, b.scheduler,
-        options.debounce());
+    b.updater = b.started.add("routing updater", new RoutingUpdater(() -> b.policies.current().document(),
+        b.registry, clock, b.scheduler, options.debounce()));
     b.policies.addListener(applied -> {
       b.statics.policyChanged(applied.document().services());
       b.updater.requestUpdate();
     });
-    b.prober = new ReflectionProber(b.registry, hasher, () -> b.policies.current().document().settings().probe(), clock);
-    b.sweeper = new LeaseSweeper(b.registry, Duration.ofMinutes(1));
+    b.prober = b.started.add("reflection prober", new ReflectionProber(b.registry, b.hasher,
+        () -> b.policies.current().document().settings().probe(), clock));
     // Metrics hear every event from here on; the domain classes only announce them.
     b.updater.addListener(b.metrics::decided);
     b.updater.addRecomputationListener(r -> b.metrics.recomputed(r.changed(), r.elapsed()));
@@ -176,44 +230,77 @@ public final class ControlPlane implements AutoCloseable {
     b.publisher.addListener(b.metrics::published);
     b.publisher.addRejectionListener(b.metrics::snapshotRejected);
     b.clients.addAckListener(b.metrics::acked);
-    // Staged routes follow their clusters once clients ACKed those (or after at most MAX_STAGING): checked on
+    // Staged routes follow their clusters once clients hold those (or after at most MAX_STAGING): checked on
     // the scheduler, never on the stream thread that delivered the ACK.
     b.clients.addAckListener(ack -> b.scheduler.execute(b.publisher::publishStaged));
     b.clients.addNackListener(b.metrics::nacked);
     b.prober.addListener(b.metrics::probed);
-    b.sweeper.addListener(b.metrics::leaseExpired);
+    b.updater.addListener(new DecisionChangeLog(b.registry::state));
+  }
 
+  /** The xDS and registration ports; the registration server stops first at shutdown (it was started last). */
+  private static void startServers(Builder b, ControlPlaneOptions options, Function<String, String> environment)
+      throws IOException {
     ServerCredentials credentials = credentials(options);
-    b.xds = XdsServer.start(new InetSocketAddress(options.bindHost(), options.xdsPort()), credentials, cache, b.clients);
+    InetSocketAddress xdsAddress = new InetSocketAddress(options.bindHost(), options.xdsPort());
+    b.xds = listen("xDS", xdsAddress, () -> XdsServer.start(xdsAddress, credentials, b.cache, b.clients));
+    // Open streams get a moment to finish; clients keep their last configuration.
+    b.started.addStop("xDS server", () -> b.xds.shutdown(2_000));
     RegistrationService registrationService = new RegistrationService(b.registry,
-        () -> b.policies.current().document().settings(), hasher);
+        () -> b.policies.current().document().settings(), b.hasher);
     registrationService.addListener(b.metrics::registrationCall);
-    b.registration = NettyServerBuilder.forAddress(new InetSocketAddress(options.bindHost(), options.registrationPort()),
-            credentials)
+    InetSocketAddress registrationAddress = new InetSocketAddress(options.bindHost(), options.registrationPort());
+    b.registration = listen("registration", registrationAddress, () -> NettyServerBuilder.forAddress(
+            registrationAddress, credentials)
         .maxInboundMessageSize(b.policies.current().document().settings().limits().maxMessageBytes())
         .addService(ServerInterceptors.intercept(registrationService,
             new BearerTokenInterceptor(() -> b.policies.current().document().settings().auth(), environment)))
         .build()
-        .start();
-    ControlPlane[] self = new ControlPlane[1];
-    b.admin = AdminServer.start(new InetSocketAddress(options.adminBindHost(), options.adminPort()),
-        () -> self[0] != null && self[0].ready);
-    if (!new InetSocketAddress(options.adminBindHost(), 0).getAddress().isLoopbackAddress()) {
-      log.warn("admin port bound to {} (not loopback): every endpoint, client and policy is visible there",
-          options.adminBindHost());
+        .start());
+    b.started.addStop("registration server", () -> {
+      b.registration.shutdown();
+      if (!b.registration.awaitTermination(2, TimeUnit.SECONDS)) {
+        b.registration.shutdownNow();
+      }
+    });
+  }
+
+  /** Something that opens a port. */
+  @FunctionalInterface
+  private interface Listening<T> {
+    T open() throws IOException;
+  }
+
+  /** Opens a port; a failure becomes one line naming the port and why. */
+  private static <T> T listen(String port, InetSocketAddress address, Listening<T> listening)
+      throws ListenFailedException {
+    try {
+      return listening.open();
+    } catch (IOException e) {
+      throw new ListenFailedException(port, address, e);
     }
+  }
+
+  private static void installAdminViews(Builder b, Function<String, String> environment, Clock clock) {
     new AdminApi(b.updater::current, b.registry, b.clients, b.publisher::rejections, b.policies,
         Optional.ofNullable(b.watcher),
         Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock).install(b.admin);
     new MetricsHandler(b.metrics.registry()).install(b.admin);
-    b.updater.addListener(new DecisionChangeLog(b.registry::state));
-    ControlPlane controlPlane = new ControlPlane(b);
-    self[0] = controlPlane;
+  }
 
+  /** The periodic work, all on the scheduler (stopped with it). */
+  private static void startWork(Builder b) {
     b.updater.start(Duration.ofSeconds(1));
     b.prober.start(b.scheduler, Duration.ofMillis(500));
     b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
     b.scheduler.scheduleWithFixedDelay(b.publisher::publishStaged, 250, 250, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Publishes the first snapshot: at once, or after the warm-up in which an in-memory registry collects the
+   * fleet's re-registrations (so a restarted control plane never pushes an empty registry).
+   */
+  private static void firstPublication(Builder b, ControlPlaneOptions options, Clock clock) {
     Duration warmup = options.warmup().orElse(b.policies.current().document().settings().lease().defaultTtl());
     // Clients that outlived the previous process hold what it published, presumably under the policy this one
     // started with; if the policy changed during the warm-up, the first publication keeps those clusters for the
@@ -223,7 +310,7 @@ public final class ControlPlane implements AutoCloseable {
       if (!warmup.isZero()) {
         // Clients that outlived the previous process subscribe to the clusters it published: keep them
         // (empty where this process has none) until they ACKed routes without them.
-        for (dev.protomatch.xds.NodeKind kind : dev.protomatch.xds.NodeKind.values()) {
+        for (NodeKind kind : NodeKind.values()) {
           b.publisher.assumeSubscribed(kind, b.clients.requestedNames(kind, dev.protomatch.xds.XdsType.CDS));
         }
       }
@@ -232,7 +319,7 @@ public final class ControlPlane implements AutoCloseable {
             b.registry.state(), clock.instant()));
       }
       b.updater.addListenerWithCurrent(b.publisher::publish);
-      controlPlane.ready = true;
+      b.readiness.published();
       log.info("first snapshot published{}", warmup.isZero() ? "" : " after a warm-up of " + warmup.toMillis() + " ms");
     };
     if (warmup.isZero()) {
@@ -242,6 +329,9 @@ public final class ControlPlane implements AutoCloseable {
           warmup.toMillis());
       b.scheduler.schedule(publish, warmup.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  private static void logStarted(Builder b, ControlPlaneOptions options, Function<String, String> environment) {
     AppliedPolicy policy = b.policies.current();
     warnIfRegistrationDisabled(policy.document().settings().auth(), environment);
     log.info("protomatch started: xds={}:{} registration={}:{} admin={}:{} policy='{}' version={} services={}"
@@ -250,7 +340,6 @@ public final class ControlPlane implements AutoCloseable {
         b.admin.port(), policy.source(), policy.version(),
         policy.document().services().stream().map(ServicePolicy::service).toList(),
         options.tls().map(t -> t.clientCa().isPresent() ? "mtls" : "tls").orElse("off"));
-    return controlPlane;
   }
 
   private static void warnIfRegistrationDisabled(
@@ -315,9 +404,9 @@ public final class ControlPlane implements AutoCloseable {
     return clients;
   }
 
-  /** True once policies are loaded and the first snapshot is published (what /readyz reports). */
+  /** True once policies are loaded and the first snapshot is published, while the registry is usable (/readyz). */
   public boolean isReady() {
-    return ready;
+    return readiness.notReadyBecause().isEmpty();
   }
 
   public AdminServer admin() {
@@ -333,31 +422,15 @@ public final class ControlPlane implements AutoCloseable {
     return watcher;
   }
 
+  /**
+   * Stops everything in reverse start order: registrations first, then the xDS streams (given a moment to
+   * finish), decisions and probes, the registry, the policy watcher, the admin port and the scheduler.
+   */
   @Override
   public void close() {
-    try {
-      shutdownGracefully();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private void shutdownGracefully() throws InterruptedException {
-    ready = false;
+    readiness.stopping();
     log.info("protomatch shutting down: refusing registrations, draining xDS streams");
-    registration.shutdown();
-    if (watcher != null) {
-      watcher.close();
-    }
-    sweeper.close();
-    statics.close();
-    prober.close();
-    updater.close();
-    scheduler.shutdownNow();
-    xds.shutdown(2_000);
-    registration.awaitTermination(2, TimeUnit.SECONDS);
-    registration.shutdownNow();
-    admin.close();
+    started.close();
     log.info("protomatch stopped");
   }
 }
