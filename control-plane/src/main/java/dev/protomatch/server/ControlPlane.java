@@ -232,7 +232,7 @@ public final class ControlPlane implements AutoCloseable {
     b.clients.addAckListener(b.metrics::acked);
     // Staged routes follow their clusters once clients hold those (or after at most MAX_STAGING): checked on
     // the scheduler, never on the stream thread that delivered the ACK.
-    b.clients.addAckListener(ack -> b.scheduler.execute(b.publisher::publishStaged));
+    b.clients.addHoldingListener(() -> b.scheduler.execute(b.publisher::publishStaged));
     b.clients.addNackListener(b.metrics::nacked);
     b.prober.addListener(b.metrics::probed);
     b.updater.addListener(new DecisionChangeLog(b.registry::state));

@@ -40,6 +40,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
   private final List<Consumer<NackEvent>> nackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<Consumer<AckEvent>> ackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Runnable> holdingListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** When each recent version was published, by node group and type URL; older versions are forgotten. */
   private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
   private static final int VERSIONS_REMEMBERED = 32;
@@ -194,6 +195,14 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     ackListeners.add(listener);
   }
 
+  /**
+   * Called after every ACK, on the stream's thread, including an ACK of a version the stream already had for
+   * names it newly asked for (what {@link #allHoldClusters} answers may have changed).
+   */
+  public void addHoldingListener(Runnable listener) {
+    holdingListeners.add(listener);
+  }
+
   /** Records when the publication's new versions were published, for ACK latencies. */
   public void published(SnapshotPublisher.Publication publication) {
     Instant now = clock.instant();
@@ -309,7 +318,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         announcement = nack(stream, request.getTypeUrl(), stream.versionSentWith(request.getResponseNonce()),
             request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        announcement = ack(stream, request.getTypeUrl(), request.getVersionInfo(), request.getResponseNonce(), now);
+        announcement = andHolding(ack(stream, request.getTypeUrl(), request.getVersionInfo(),
+            request.getResponseNonce(), now));
       }
     }
     announcement.run();
@@ -329,7 +339,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
       if (request.hasErrorDetail()) {
         announcement = nack(stream, request.getTypeUrl(), version, request.getErrorDetail());
       } else if (!request.getResponseNonce().isEmpty()) {
-        announcement = ack(stream, request.getTypeUrl(), version, request.getResponseNonce(), now);
+        announcement = andHolding(ack(stream, request.getTypeUrl(), version, request.getResponseNonce(), now));
       }
     }
     announcement.run();
@@ -381,6 +391,13 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
     NackEvent event = new NackEvent(stream.node.getId(), NodeKind.of(stream.node), typeUrl, nack);
     return () -> nackListeners.forEach(l -> l.accept(event));
+  }
+
+  private Runnable andHolding(Runnable ackAnnouncement) {
+    return () -> {
+      ackAnnouncement.run();
+      holdingListeners.forEach(Runnable::run);
+    };
   }
 
   /** Records an ACK (stream lock held); returns its announcement, to be run after the lock is released. */

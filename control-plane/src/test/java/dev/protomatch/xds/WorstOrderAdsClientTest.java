@@ -153,7 +153,7 @@ class WorstOrderAdsClientTest {
     publisher.addListener(tracker::published);
     // As ControlPlane wires it: staged routes are checked on one scheduler thread, on every ACK and every 250 ms.
     ScheduledExecutorService publishing = Executors.newSingleThreadScheduledExecutor();
-    tracker.addAckListener(ack -> publishing.execute(publisher::publishStaged));
+    tracker.addHoldingListener(() -> publishing.execute(publisher::publishStaged));
     publishing.scheduleWithFixedDelay(publisher::publishStaged, 250, 250, TimeUnit.MILLISECONDS);
     try (XdsServer server = XdsServer.start(new InetSocketAddress("127.0.0.1", 0), InsecureServerCredentials.create(),
              cache, tracker);
