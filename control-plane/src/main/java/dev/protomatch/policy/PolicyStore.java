@@ -1,12 +1,10 @@
 package dev.protomatch.policy;
 
+import dev.protomatch.util.Listeners;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Holds the policy in force and the outcome of the last attempt to change it. A refused change keeps
@@ -19,11 +17,10 @@ public final class PolicyStore {
   /** The {@link AppliedPolicy#source()} of the defaults in force before any file is applied. */
   public static final String BUILT_IN = "built-in defaults";
 
-  private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
 
   private final Clock clock;
-  private final List<Consumer<AppliedPolicy>> listeners = new CopyOnWriteArrayList<>();
-  private final List<Consumer<ReloadOutcome>> outcomeListeners = new CopyOnWriteArrayList<>();
+  private final Listeners<AppliedPolicy> listeners = new Listeners<>("policy change");
+  private final Listeners<ReloadOutcome> outcomeListeners = new Listeners<>("policy reload outcome");
   private final Object changeLock = new Object();
   private volatile AppliedPolicy current;
   private volatile ReloadOutcome lastOutcome;
@@ -76,13 +73,7 @@ public final class PolicyStore {
       }
       AppliedPolicy next = new AppliedPolicy(document, source, previous.version() + 1, outcome.at(), sha256);
       current = next;
-      for (Consumer<AppliedPolicy> listener : listeners) {
-        try {
-          listener.accept(next);
-        } catch (RuntimeException e) {
-          log.error("policy listener failed on version {}", next.version(), e);
-        }
-      }
+      listeners.announce(next);
       tell(outcome);
       return outcome;
     }
@@ -99,12 +90,6 @@ public final class PolicyStore {
   }
 
   private void tell(ReloadOutcome outcome) {
-    for (Consumer<ReloadOutcome> listener : outcomeListeners) {
-      try {
-        listener.accept(outcome);
-      } catch (RuntimeException e) {
-        log.error("policy outcome listener failed", e);
-      }
-    }
+    outcomeListeners.announce(outcome);
   }
 }

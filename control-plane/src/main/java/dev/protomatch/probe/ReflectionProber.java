@@ -1,5 +1,6 @@
 package dev.protomatch.probe;
 
+import dev.protomatch.util.Listeners;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.descriptor.DescriptorSetFingerprint;
 import dev.protomatch.descriptor.InvalidDescriptorException;
@@ -19,7 +20,6 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,7 +52,7 @@ public final class ReflectionProber implements AutoCloseable {
   private final ExecutorService pool;
   private final Set<EndpointAddress> inFlight = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean scanQueued = new AtomicBoolean();
-  private final List<Consumer<ProbeCompleted>> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<ProbeCompleted> listeners = new Listeners<>("probe completed");
   private volatile ScheduledFuture<?> ticking;
 
   public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher,
@@ -113,7 +113,7 @@ public final class ReflectionProber implements AutoCloseable {
             ProbeCompleted completed = new ProbeCompleted(endpoint.address(), outcome,
                 Duration.ofNanos(System.nanoTime() - startedAt));
             registry.recordProbe(endpoint.address(), endpoint.generation(), outcome);
-            listeners.forEach(listener -> listener.accept(completed));
+            listeners.announce(completed);
           } finally {
             inFlight.remove(endpoint.address());
           }

@@ -1,5 +1,6 @@
 package dev.protomatch.registration;
 
+import dev.protomatch.util.Listeners;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Durations;
 import com.google.protobuf.util.Timestamps;
@@ -19,9 +20,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -38,7 +37,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final EndpointRegistry registry;
   private final Supplier<Settings> settings;
   private final RegistrationValidator validator;
-  private final List<Consumer<Call>> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<Call> listeners = new Listeners<>("registration call");
 
   /** What a call asked for and whether it was granted; a refused call changed nothing. */
   public record Call(Kind kind, boolean accepted) {
@@ -118,7 +117,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   private void tell(Call.Kind kind, boolean accepted) {
     Call call = new Call(kind, accepted);
-    listeners.forEach(listener -> listener.accept(call));
+    listeners.announce(call);
   }
 
   private static Duration ttl(RegisterRequest request, Settings.Lease lease) {

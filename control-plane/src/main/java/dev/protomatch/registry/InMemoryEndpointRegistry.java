@@ -1,5 +1,6 @@
 package dev.protomatch.registry;
 
+import dev.protomatch.util.Listeners;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The embedded registry: one process, state in memory, lost on restart (registrations come back with the
@@ -28,7 +28,7 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   private final Map<EndpointAddress, EndpointState> statics = new HashMap<>();
   private final Map<String, EndpointAddress> addressByLease = new HashMap<>();
   private final Map<String, Integer> registeredByClient = new HashMap<>();
-  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<Void> listeners = new Listeners<>("registry change");
   private long version;
   private long nextGeneration = 1;
   private RegistryState snapshot = RegistryState.EMPTY;
@@ -222,6 +222,6 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   }
 
   private void notifyListeners() {
-    listeners.forEach(Runnable::run);
+    listeners.signal();
   }
 }

@@ -1,8 +1,8 @@
 package dev.protomatch.registry;
 
+import dev.protomatch.util.Listeners;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +20,7 @@ public final class LeaseSweeper implements AutoCloseable {
 
   private final EndpointRegistry registry;
   private final Duration retention;
-  private final List<Consumer<EndpointState>> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<EndpointState> listeners = new Listeners<>("lease expired");
   private volatile ScheduledFuture<?> task;
 
   public LeaseSweeper(EndpointRegistry registry, Duration retention) {
@@ -39,7 +39,7 @@ public final class LeaseSweeper implements AutoCloseable {
     for (EndpointState endpoint : removed) {
       log.info("forgot {} ({}): lease expired at {} and was not renewed", endpoint.address(),
           String.join(", ", endpoint.advertised().keySet()), endpoint.lease().map(Lease::expiresAt).orElse(null));
-      listeners.forEach(listener -> listener.accept(endpoint));
+      listeners.announce(endpoint);
     }
     return removed;
   }

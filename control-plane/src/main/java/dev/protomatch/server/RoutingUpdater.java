@@ -1,13 +1,12 @@
 package dev.protomatch.server;
 
+import dev.protomatch.util.Listeners;
 import dev.protomatch.decision.RoutingDecider;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.policy.PolicyDocument;
 import dev.protomatch.registry.EndpointRegistry;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -38,8 +37,8 @@ public final class RoutingUpdater implements AutoCloseable {
   private final Duration debounce;
   private final AtomicBoolean pending = new AtomicBoolean();
   private volatile long lastRunNanos = System.nanoTime() - Long.MAX_VALUE / 4;
-  private final List<Consumer<RoutingDecision>> listeners = new CopyOnWriteArrayList<>();
-  private final List<Consumer<Recomputation>> recomputationListeners = new CopyOnWriteArrayList<>();
+  private final Listeners<RoutingDecision> listeners = new Listeners<>("routing decision");
+  private final Listeners<Recomputation> recomputationListeners = new Listeners<>("recomputation");
   private volatile RoutingDecision current;
   private volatile ScheduledFuture<?> ticking;
 
@@ -101,11 +100,11 @@ public final class RoutingUpdater implements AutoCloseable {
     boolean changed = previous == null || !previous.services().equals(next.services());
     if (changed) {
       current = next;
-      listeners.forEach(listener -> listener.accept(next));
+      listeners.announce(next);
     }
     if (!recomputationListeners.isEmpty()) {
       Recomputation recomputation = new Recomputation(changed, Duration.ofNanos(System.nanoTime() - started));
-      recomputationListeners.forEach(listener -> listener.accept(recomputation));
+      recomputationListeners.announce(recomputation);
     }
     return current;
   }

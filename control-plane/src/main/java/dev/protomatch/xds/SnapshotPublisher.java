@@ -1,5 +1,6 @@
 package dev.protomatch.xds;
 
+import dev.protomatch.util.Listeners;
 import dev.protomatch.decision.RoutingDecision;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import java.time.Clock;
@@ -11,7 +12,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -90,8 +90,8 @@ public final class SnapshotPublisher {
   private final SnapshotBuilder builder;
   private final SnapshotPreflight preflight;
   private final Clock clock;
-  private final List<Consumer<Publication>> listeners = new CopyOnWriteArrayList<>();
-  private final List<Consumer<Rejection>> rejectionListeners = new CopyOnWriteArrayList<>();
+  private final Listeners<Publication> listeners = new Listeners<>("snapshot publication");
+  private final Listeners<Rejection> rejectionListeners = new Listeners<>("snapshot rejection");
   // Guarded by this.
   private final Map<NodeKind, Published> published = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, Refused> refused = new EnumMap<>(NodeKind.class);
@@ -305,7 +305,7 @@ public final class SnapshotPublisher {
     List<String> problems = check(kind, next);
     if (!problems.isEmpty()) {
       Rejection rejection = refuse(kind, next, problems, previous, lastRefused);
-      announcements.add(() -> rejectionListeners.forEach(l -> l.accept(rejection)));
+      announcements.add(() -> rejectionListeners.announce(rejection));
       return;
     }
     recovered(kind, "a snapshot passed the pre-flight check");
@@ -326,7 +326,7 @@ public final class SnapshotPublisher {
     retention.get(kind).routesPublished(versions.get(XdsType.RDS));
     Publication publication = new Publication(kind, versions, changed);
     log.debug("published {} snapshot: {}", kind.group(), publication.changedTypes());
-    announcements.add(() -> listeners.forEach(l -> l.accept(publication)));
+    announcements.add(() -> listeners.announce(publication));
   }
 
   private List<String> check(NodeKind kind, XdsResources resources) {

@@ -1,5 +1,6 @@
 package dev.protomatch.xds;
 
+import dev.protomatch.util.Listeners;
 import com.google.rpc.Status;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -38,9 +39,9 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   private final Clock clock;
   private final Map<Long, Stream> streams = new ConcurrentHashMap<>();
-  private final List<Consumer<NackEvent>> nackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private final List<Consumer<AckEvent>> ackListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private final List<Runnable> holdingListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final Listeners<NackEvent> nackListeners = new Listeners<>("NACK");
+  private final Listeners<AckEvent> ackListeners = new Listeners<>("ACK");
+  private final Listeners<Void> holdingListeners = new Listeners<>("ACK (holding)");
   /** When each recent version was published, by node group and type URL; older versions are forgotten. */
   private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
   private static final int VERSIONS_REMEMBERED = 32;
@@ -390,13 +391,13 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
           error.getMessage());
     }
     NackEvent event = new NackEvent(stream.node.getId(), NodeKind.of(stream.node), typeUrl, nack);
-    return () -> nackListeners.forEach(l -> l.accept(event));
+    return () -> nackListeners.announce(event);
   }
 
   private Runnable andHolding(Runnable ackAnnouncement) {
     return () -> {
       ackAnnouncement.run();
-      holdingListeners.forEach(Runnable::run);
+      holdingListeners.signal();
     };
   }
 
@@ -428,7 +429,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         .map(from -> Duration.between(from, at))
         .map(d -> d.isNegative() ? Duration.ZERO : d);
     AckEvent event = new AckEvent(stream.node.getId(), kind, typeUrl, version, latency);
-    return () -> ackListeners.forEach(l -> l.accept(event));
+    return () -> ackListeners.announce(event);
   }
 
   private Optional<Instant> publishedAt(NodeKind kind, String typeUrl, String version) {
