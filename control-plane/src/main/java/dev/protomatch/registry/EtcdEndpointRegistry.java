@@ -518,6 +518,17 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     return target;
   }
 
+  /**
+   * Starts competing with the other replicas on this prefix for the prober's job; see {@link ProbeLeadership}.
+   * Close it before this registry.
+   *
+   * @param replicaId this replica's name in etcd, e.g. host name and port; unique among the replicas
+   * @param ttl how long a vanished leader keeps the job (etcd's lease TTL; at least etcd's minimum)
+   */
+  public ProbeLeadership startProbeLeadership(String replicaId, Duration ttl) {
+    return ProbeLeadership.start(client, prefix + ProbeLeadership.KEY, replicaId, ttl, options.timeout(), target);
+  }
+
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {

@@ -257,7 +257,11 @@ class EtcdEndpointRegistryTest {
 
       cluster.kill(0);
 
-      a.register(registration(Y, Advertisement.of(Fingerprints.greeterV2())), TTL);
+      // If m0 led the cluster, writes wait for a new leader: like an agent, retry UNAVAILABLE.
+      await().atMost(WAIT).ignoreException(RegistryUnavailableException.class).until(() -> {
+        a.register(registration(Y, Advertisement.of(Fingerprints.greeterV2())), TTL);
+        return true;
+      });
       await().atMost(WAIT).until(() -> b.isRegistered(Y));
       assertThat(b.state().endpoints()).isEqualTo(a.state().endpoints()).containsOnlyKeys(X, Y);
 
