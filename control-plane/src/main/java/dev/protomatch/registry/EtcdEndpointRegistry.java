@@ -413,21 +413,36 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       }
       return;
     }
-    long modRevision = held.modRevision();
-    long leaseId = held.registration().leaseId();
+    writeRegisteredProbe(address, generation, outcome, held.modRevision(), held.registration().leaseId());
+  }
+
+  /**
+   * Writes the probe of a registered endpoint if its registration key is still at {@code modRevision} (as the
+   * cache saw it) or, failing that, still of {@code generation}. Package-private so that a test can drive the
+   * race the cache cannot show: etcd moved on before this replica's watch said so.
+   *
+   * @return whether the probe was written
+   */
+  boolean writeRegisteredProbe(
+      EndpointAddress address, long generation, ProbeState outcome, long modRevision, long leaseId) {
+    long deadline = deadline();
+    String what = "record probe of " + address;
+    ByteSequence registrationKey = bytes(prefix + REGISTRATIONS + address);
+    ByteSequence probeKey = bytes(prefix + PROBES + address);
+    ByteSequence value = ByteSequence.from(EtcdRecords.encode(new Probe(generation, outcome)));
     for (int attempt = 1; attempt <= MAX_TXN_ATTEMPTS; attempt++) {
       TxnResponse txn = call(what, deadline, kv.txn()
           .If(new Cmp(registrationKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
           .Then(Op.put(probeKey, value, PutOption.builder().withLeaseId(leaseId).build())).commit());
       if (txn.isSucceeded()) {
         awaitApplied(txn.getHeader().getRevision(), deadline);
-        return;
+        return true;
       }
-      // The registration changed since the cache saw it: still the same generation (a renewal of claims)?
+      // The registration changed since the cache saw it: still the same generation (same claims re-registered)?
       Optional<KeyValue> now = first(call(what, deadline, kv.get(registrationKey)));
       Optional<Registration> fresh = now.flatMap(this::decodeRegistrationQuietly);
       if (fresh.isEmpty() || fresh.get().generation() != generation) {
-        return; // re-registered with other claims, or gone: the probe is stale
+        return false; // re-registered with other claims, or gone: the probe is stale
       }
       modRevision = now.get().getModRevision();
       leaseId = fresh.get().leaseId();

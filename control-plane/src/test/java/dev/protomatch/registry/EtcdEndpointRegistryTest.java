@@ -131,8 +131,8 @@ class EtcdEndpointRegistryTest {
     registry.recordProbe(X, registry.state().endpoints().get(X).generation(), probed(Fingerprints.greeterV1()));
     int afterRegistering = changes.get();
 
-    // etcd grants at least its minimum TTL (with default election settings, 2 s); nothing renews it.
-    assertThat(lease.ttl()).isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+    // etcd grants at least its minimum TTL: 1.5 election timeouts, rounded up (2 s with EtcdProcess's defaults).
+    assertThat(lease.ttl()).isEqualTo(Duration.ofSeconds(2));
     await().atMost(WAIT).until(() -> registry.state().endpoints().isEmpty());
     assertThat(changes.get()).isGreaterThan(afterRegistering);
     assertThat(registry.renew(lease.id())).isEmpty();
@@ -193,6 +193,31 @@ class EtcdEndpointRegistryTest {
     a.recordProbe(X, current, probed(Fingerprints.greeterV2()));
     assertThat(a.state().endpoints().get(X).probe()).isEqualTo(probed(Fingerprints.greeterV2()));
     await().atMost(WAIT).until(() -> b.state().endpoints().get(X).probe().equals(probed(Fingerprints.greeterV2())));
+  }
+
+  @Test
+  void probeRacingAReRegistrationIsRefusedByEtcdEvenWhileTheCacheLags() {
+    EtcdEndpointRegistry a = connect(etcd.url());
+    Lease first = a.register(registration(X, Advertisement.of(Fingerprints.greeterV1())), TTL);
+    long stale = a.state().endpoints().get(X).generation();
+    long seenRevision = modRevision(prefix + "registrations/" + X);
+    a.register(registration(X, Advertisement.of(Fingerprints.greeterV2())), TTL);
+
+    // What recordProbe writes when its cache still shows the first registration (the watch has not said yet).
+    boolean written = a.writeRegisteredProbe(X, stale, probed(Fingerprints.greeterV1()), seenRevision,
+        Long.parseUnsignedLong(first.id(), 16));
+
+    assertThat(written).isFalse();
+    assertThat(get(prefix + "probes/" + X)).isNull();
+
+    // Same claims re-registered meanwhile (same generation, new lease): the probe still belongs, and is written.
+    long current = a.state().endpoints().get(X).generation();
+    long currentRevision = modRevision(prefix + "registrations/" + X);
+    Lease again = a.register(registration(X, Advertisement.of(Fingerprints.greeterV2())), TTL);
+    assertThat(a.writeRegisteredProbe(X, current, probed(Fingerprints.greeterV2()), currentRevision,
+        Long.parseUnsignedLong(first.id(), 16))).isTrue();
+    assertThat(a.state().endpoints().get(X).probe()).isEqualTo(probed(Fingerprints.greeterV2()));
+    assertThat(a.state().endpoints().get(X).lease().orElseThrow().id()).isEqualTo(again.id());
   }
 
   @Test
@@ -338,6 +363,15 @@ class EtcdEndpointRegistryTest {
       var kvs = direct.getKVClient().get(ByteSequence.from(key, StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS)
           .getKvs();
       return kvs.isEmpty() ? null : kvs.get(0).getValue().toString(StandardCharsets.UTF_8);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long modRevision(String key) {
+    try {
+      return direct.getKVClient().get(ByteSequence.from(key, StandardCharsets.UTF_8)).get(5, TimeUnit.SECONDS)
+          .getKvs().get(0).getModRevision();
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
