@@ -80,7 +80,10 @@ import org.slf4j.LoggerFactory;
  * generation. Static endpoints stay local (each replica reads the same config file) with generations
  * derived from address and declared services (negative numbers; etcd lease ids are positive), so their
  * probe records in etcd are shared too. A probe is recorded only if the endpoint's generation still
- * matches: for registered endpoints an etcd transaction compares the registration key's revision.
+ * matches: for registered endpoints an etcd transaction compares the registration key's revision. Unlike the
+ * in-memory registry, re-declaring a static endpoint with other services starts it over as not probed (its
+ * generation changed), and a static endpoint's probe record (on no lease) stays in etcd after the endpoint
+ * leaves the config file: one small key per address, ignored since no endpoint has its generation.
  *
  * <p><b>State.</b> {@link #state()} is built from a local cache fed by one range read at revision R and a
  * watch from R+1, so all replicas apply the same ordered history. {@link RegistryState#version()} is the
