@@ -329,6 +329,25 @@ class EtcdEndpointRegistryTest {
   }
 
   @Test
+  void tlsToEtcdWithTheCaFromTheUrl() {
+    try (EtcdProcess secure = EtcdProcess.startSingleTls();
+        EtcdEndpointRegistry a = connect(secure.url());
+        EtcdEndpointRegistry b = connect(secure.url())) {
+      assertThat(secure.url()).startsWith("etcds://127.0.0.1:").contains("?ca=");
+
+      a.register(registration(X, Advertisement.of(Fingerprints.greeterV1())), TTL);
+
+      await().atMost(WAIT).until(() -> b.isRegistered(X));
+      assertThat(b.connected()).isTrue();
+      // Without the CA the JVM's trust store refuses etcd's certificate: the certificate is checked.
+      EtcdTarget untrusted = EtcdTarget.parse("etcds://127.0.0.1:" + secure.clientPort(0));
+      assertThatThrownBy(() -> EtcdEndpointRegistry.connect(untrusted,
+          new EtcdEndpointRegistry.Options(prefix, Duration.ofSeconds(1), Duration.ofSeconds(1)), clock))
+          .isInstanceOf(RegistryUnavailableException.class);
+    }
+  }
+
+  @Test
   void connectingToNoEtcdFailsWithOneLineNamingIt() throws Exception {
     int port;
     try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {

@@ -25,6 +25,9 @@ import java.util.stream.Stream;
  * under one temporary directory. One member alone or a cluster of several; members can be stopped
  * (SIGTERM), killed ({@code kill -9}) and started again on the same ports and data. {@link #close()} kills
  * what runs and deletes the data; a JVM shutdown hook does the same if a test run dies first.
+ *
+ * <p>{@link #startSingleTls()} serves clients over TLS with a certificate for IP 127.0.0.1 signed by a CA
+ * made for the run ({@code openssl} on the PATH makes both).
  */
 public final class EtcdProcess implements AutoCloseable {
   public static final Path ETCD = Path.of("/usr/bin/etcd");
@@ -32,8 +35,9 @@ public final class EtcdProcess implements AutoCloseable {
 
   private final Path root;
   private final List<Member> members;
+  private final boolean tls;
   private final Thread shutdownHook;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  private HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
 
   private static final class Member {
     final String name;
@@ -52,20 +56,30 @@ public final class EtcdProcess implements AutoCloseable {
     }
   }
 
-  private EtcdProcess(Path root, List<Member> members) {
+  private EtcdProcess(Path root, List<Member> members, boolean tls) {
     this.root = root;
     this.members = members;
+    this.tls = tls;
     this.shutdownHook = new Thread(this::destroyAll, "etcd-process-cleanup");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
 
   /** Starts one etcd member and waits until it is healthy. */
   public static EtcdProcess startSingle() {
-    return startCluster(1);
+    return start(1, false);
+  }
+
+  /** Starts one etcd member serving clients over TLS (see {@link #caFile()}) and waits until it is healthy. */
+  public static EtcdProcess startSingleTls() {
+    return start(1, true);
   }
 
   /** Starts a cluster of {@code size} members and waits until every member is healthy. */
   public static EtcdProcess startCluster(int size) {
+    return start(size, false);
+  }
+
+  private static EtcdProcess start(int size, boolean tls) {
     if (!Files.isExecutable(ETCD)) {
       throw new IllegalStateException(ETCD + " is missing: run integration-tests/install-test-tools.sh "
           + "(installs Debian's etcd-server)");
@@ -82,8 +96,11 @@ public final class EtcdProcess implements AutoCloseable {
       members.add(new Member("m" + i, ports.get(2 * i), ports.get(2 * i + 1), root.resolve("m" + i),
           root.resolve("m" + i + ".log")));
     }
-    EtcdProcess etcd = new EtcdProcess(root, members);
+    EtcdProcess etcd = new EtcdProcess(root, members, tls);
     try {
+      if (tls) {
+        etcd.makeCertificates();
+      }
       String token = "protomatch-test-" + UUID.randomUUID();
       for (int i = 0; i < size; i++) {
         etcd.launch(i, token);
@@ -104,12 +121,20 @@ public final class EtcdProcess implements AutoCloseable {
 
   /** The registry URL naming every member: {@code etcd://127.0.0.1:p0,127.0.0.1:p1,...}. */
   public String url() {
-    return "etcd://" + members.stream().map(m -> "127.0.0.1:" + m.clientPort).collect(Collectors.joining(","));
+    return (tls ? "etcds://" : "etcd://")
+        + members.stream().map(m -> "127.0.0.1:" + m.clientPort).collect(Collectors.joining(","))
+        + (tls ? "?ca=" + caFile() : "");
   }
 
   /** The registry URL naming one member only. */
   public String url(int member) {
-    return "etcd://127.0.0.1:" + members.get(member).clientPort;
+    return (tls ? "etcds://" : "etcd://") + "127.0.0.1:" + members.get(member).clientPort
+        + (tls ? "?ca=" + caFile() : "");
+  }
+
+  /** The PEM file of the CA that signed the members' certificates (TLS only). */
+  public Path caFile() {
+    return root.resolve("ca.pem");
   }
 
   public int clientPort(int member) {
@@ -144,7 +169,8 @@ public final class EtcdProcess implements AutoCloseable {
   public void awaitHealthy(int member) {
     Member m = members.get(member);
     long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.clientPort + "/health"))
+    HttpRequest request = HttpRequest.newBuilder(
+            URI.create((tls ? "https" : "http") + "://127.0.0.1:" + m.clientPort + "/health"))
         .timeout(Duration.ofSeconds(2)).build();
     while (System.nanoTime() < deadline) {
       if (!m.process.isAlive()) {
@@ -181,16 +207,21 @@ public final class EtcdProcess implements AutoCloseable {
     Member m = members.get(index);
     String initialCluster = members.stream().map(o -> o.name + "=http://127.0.0.1:" + o.peerPort)
         .collect(Collectors.joining(","));
-    List<String> command = List.of(ETCD.toString(),
+    String clientScheme = tls ? "https" : "http";
+    List<String> command = new ArrayList<>(List.of(ETCD.toString(),
         "--name", m.name,
         "--data-dir", m.dataDir.toString(),
-        "--listen-client-urls", "http://127.0.0.1:" + m.clientPort,
-        "--advertise-client-urls", "http://127.0.0.1:" + m.clientPort,
+        "--listen-client-urls", clientScheme + "://127.0.0.1:" + m.clientPort,
+        "--advertise-client-urls", clientScheme + "://127.0.0.1:" + m.clientPort,
         "--listen-peer-urls", "http://127.0.0.1:" + m.peerPort,
         "--initial-advertise-peer-urls", "http://127.0.0.1:" + m.peerPort,
         "--initial-cluster", initialCluster,
         "--initial-cluster-state", "new",
-        "--initial-cluster-token", token);
+        "--initial-cluster-token", token));
+    if (tls) {
+      command.addAll(List.of("--cert-file", root.resolve("server.pem").toString(),
+          "--key-file", root.resolve("server.key").toString()));
+    }
     try {
       m.process = new ProcessBuilder(command)
           .redirectErrorStream(true)
@@ -231,6 +262,50 @@ public final class EtcdProcess implements AutoCloseable {
           Thread.currentThread().interrupt();
         }
       }
+    }
+  }
+
+  /** A CA and a server certificate for IP 127.0.0.1 it signed; an HTTP client trusting that CA for /health. */
+  private void makeCertificates() {
+    try {
+      Files.writeString(root.resolve("san.cnf"), "subjectAltName=IP:127.0.0.1\n");
+      openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=protomatch-test-ca",
+          "-keyout", "ca.key", "-out", "ca.pem");
+      openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+          "-keyout", "server.key", "-out", "server.csr");
+      openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+          "-days", "2", "-extfile", "san.cnf", "-out", "server.pem");
+      java.security.KeyStore trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+      trust.load(null, null);
+      try (var in = Files.newInputStream(caFile())) {
+        trust.setCertificateEntry("ca",
+            java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+      }
+      javax.net.ssl.TrustManagerFactory trustManagers =
+          javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trustManagers.init(trust);
+      javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+      ssl.init(null, trustManagers.getTrustManagers(), null);
+      http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).sslContext(ssl).build();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot make test certificates", e);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot load the test CA", e);
+    }
+  }
+
+  private void openssl(String... arguments) throws IOException {
+    List<String> command = new ArrayList<>(List.of("openssl"));
+    command.addAll(List.of(arguments));
+    Process process = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true).start();
+    try {
+      String output = new String(process.getInputStream().readAllBytes());
+      if (process.waitFor() != 0) {
+        throw new IllegalStateException(String.join(" ", command) + " failed:\n" + output);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted running openssl", e);
     }
   }
 
