@@ -7,9 +7,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Where protomatch keeps the endpoints it knows. The in-memory implementation is the embedded default; an
- * etcd-backed one shared by several control-plane replicas is planned, so the contract is phrased in
- * terms such a store can keep: leases with TTLs, whole-record replacement, and snapshots with a version.
+ * Where protomatch keeps the endpoints it knows. The in-memory implementation is the embedded default;
+ * {@link EtcdEndpointRegistry} is shared by several control-plane replicas through etcd, so the contract is
+ * phrased in terms such a store can keep: leases with TTLs, whole-record replacement, and snapshots with a
+ * version. Implementations backed by a remote store throw {@link RegistryUnavailableException} from
+ * mutations that cannot reach it.
  *
  * <p>Implementations take time from an injected clock, so lease expiry is testable without sleeping.
  */
@@ -52,6 +54,9 @@ public interface EndpointRegistry {
   /** The current state; cheap when nothing changed since the last call. */
   RegistryState state();
 
-  /** Called (on the mutating thread, after the change) whenever the state changes. */
+  /**
+   * Called after the state changes, never under the registry's lock: on the mutating thread in memory, on the
+   * registry's own thread for etcd (where changes also arrive from other replicas).
+   */
   void addListener(Runnable onChange);
 }
