@@ -1,5 +1,6 @@
 package dev.protomatch.admin;
 
+import dev.protomatch.registry.EtcdEndpointRegistry;
 import dev.protomatch.decision.ExcludedEndpoint;
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
@@ -73,7 +74,10 @@ public final class AdminViewBuilder {
       endpoints.add(new AdminViews.Endpoint(endpoint.address().toString(),
           endpoint.source().name().toLowerCase(Locale.ROOT), endpoint.client().isEmpty() ? null : endpoint.client(),
           endpoint.registeredAt().toString(),
-          endpoint.lease().map(l -> new AdminViews.Lease(l.ttl().toSeconds(), l.expiresAt().toString(), l.isExpired(now)))
+          endpoint.lease().map(l -> new AdminViews.Lease(l.ttl().toSeconds(),
+              // etcd expires its leases; other replicas' renewals are not seen here, so no expiry is shown.
+              l.expiresAt().equals(EtcdEndpointRegistry.HELD_BY_ETCD) ? null : l.expiresAt().toString(),
+              l.isExpired(now)))
               .orElse(null),
           locality(endpoint.locality()), endpoint.labels(), endpoint.weight(), builds, probe(endpoint.probe())));
     }

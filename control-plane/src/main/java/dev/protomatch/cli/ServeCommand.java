@@ -1,6 +1,8 @@
 package dev.protomatch.cli;
 
 import dev.protomatch.policy.PolicyError;
+import dev.protomatch.registry.EtcdTarget;
+import dev.protomatch.registry.RegistryUnavailableException;
 import dev.protomatch.server.ControlPlane;
 import dev.protomatch.server.ListenFailedException;
 import dev.protomatch.server.ControlPlaneOptions;
@@ -59,6 +61,15 @@ final class ServeCommand implements Callable<Integer> {
           + " so a restarted control plane never pushes an empty registry).")
   int warmupSeconds;
 
+  @Option(names = "--registry", paramLabel = "URL",
+      description = "Share the registry with other replicas through etcd: etcd://HOST:PORT[,HOST:PORT...], or"
+          + " etcds://...[?ca=CA.pem] for TLS. Default: an in-memory registry of this process only.")
+  String registry;
+
+  @Option(names = "--replica-id", paramLabel = "NAME",
+      description = "This replica's name among those sharing --registry (default: host name and process id).")
+  String replicaId;
+
   @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve xDS and registration over TLS with this chain.")
   Path tlsCert;
 
@@ -82,7 +93,19 @@ final class ServeCommand implements Callable<Integer> {
     return new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
         Optional.ofNullable(config), envoyListener.substring(0, colon),
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
-        warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)));
+        warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)), etcd(),
+        replicaId == null ? ControlPlaneOptions.defaultReplicaId() : replicaId);
+  }
+
+  private Optional<EtcdTarget> etcd() {
+    if (registry == null || registry.equals("memory")) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(EtcdTarget.parse(registry));
+    } catch (IllegalArgumentException e) {
+      throw new UserInputException("--registry: " + e.getMessage());
+    }
   }
 
   @Override
@@ -97,6 +120,8 @@ final class ServeCommand implements Callable<Integer> {
       }
       spec.commandLine().getErr().flush();
       return Main.EXIT_USER_ERROR;
+    } catch (RegistryUnavailableException e) {
+      throw new UserInputException(e.getMessage());
     } catch (ListenFailedException e) {
       throw new UserInputException(e.getMessage()
           + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");

@@ -88,12 +88,26 @@ public final class ReflectionProber implements AutoCloseable {
    * probed at once. Changes arriving while a scan is queued share it: a storm of keep-alives costs one scan.
    */
   public void start(ScheduledExecutorService scheduler, Duration tick) {
-    ticking = scheduler.scheduleWithFixedDelay(this::probeDueQuietly, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+    start(scheduler, tick, () -> true);
+  }
+
+  /**
+   * Like {@link #start(ScheduledExecutorService, Duration)}, but each tick probes only while {@code probing} says
+   * so (the replica holding the probe job, when replicas share probe results).
+   */
+  public void start(ScheduledExecutorService scheduler, Duration tick, java.util.function.BooleanSupplier probing) {
+    ticking = scheduler.scheduleWithFixedDelay(() -> {
+      if (probing.getAsBoolean()) {
+        probeDueQuietly();
+      }
+    }, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
     registry.addListener(() -> {
       if (scanQueued.compareAndSet(false, true)) {
         scheduler.execute(() -> {
           scanQueued.set(false);
-          probeDueQuietly();
+          if (probing.getAsBoolean()) {
+            probeDueQuietly();
+          }
         });
       }
     });

@@ -15,6 +15,7 @@ import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.Settings;
 import dev.protomatch.registry.EndpointRegistration;
 import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.RegistryUnavailableException;
 import dev.protomatch.registry.Lease;
 import io.grpc.Status;
 import io.grpc.StatusException;
@@ -78,6 +79,10 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
           .build());
       response.onCompleted();
       tell(Call.Kind.REGISTER, true);
+    } catch (RegistryUnavailableException e) {
+      log.warn("registration from {} not stored: {}", client, e.getMessage());
+      response.onError(unavailable(e));
+      tell(Call.Kind.REGISTER, false);
     } catch (StatusException e) {
       log.warn("refused registration from {}: {}", client, e.getStatus().getDescription());
       response.onError(e);
@@ -87,7 +92,14 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   @Override
   public void keepAlive(KeepAliveRequest request, StreamObserver<KeepAliveResponse> response) {
-    Optional<Lease> lease = registry.renew(request.getLeaseId());
+    Optional<Lease> lease;
+    try {
+      lease = registry.renew(request.getLeaseId());
+    } catch (RegistryUnavailableException e) {
+      response.onError(unavailable(e));
+      tell(Call.Kind.KEEP_ALIVE, false);
+      return;
+    }
     if (lease.isEmpty()) {
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired; register again").asException());
@@ -104,7 +116,15 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   @Override
   public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
-    if (!registry.deregister(request.getLeaseId())) {
+    boolean removed;
+    try {
+      removed = registry.deregister(request.getLeaseId());
+    } catch (RegistryUnavailableException e) {
+      response.onError(unavailable(e));
+      tell(Call.Kind.DEREGISTER, false);
+      return;
+    }
+    if (!removed) {
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired").asException());
       tell(Call.Kind.DEREGISTER, false);
@@ -113,6 +133,11 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     response.onNext(DeregisterResponse.getDefaultInstance());
     response.onCompleted();
     tell(Call.Kind.DEREGISTER, true);
+  }
+
+  /** The registry's store cannot be reached: retryable, and nothing already registered is lost. */
+  private static StatusException unavailable(RegistryUnavailableException e) {
+    return Status.UNAVAILABLE.withDescription(e.getMessage() + "; retry later").asException();
   }
 
   private void tell(Call.Kind kind, boolean accepted) {

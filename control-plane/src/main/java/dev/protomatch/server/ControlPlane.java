@@ -17,6 +17,8 @@ import dev.protomatch.probe.ReflectionProber;
 import dev.protomatch.registration.BearerTokenInterceptor;
 import dev.protomatch.registration.RegistrationService;
 import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.EtcdEndpointRegistry;
+import dev.protomatch.registry.ProbeLeadership;
 import dev.protomatch.registry.InMemoryEndpointRegistry;
 import dev.protomatch.registry.LeaseSweeper;
 import dev.protomatch.staticendpoints.HostResolver;
@@ -125,6 +127,10 @@ public final class ControlPlane implements AutoCloseable {
     SimpleCache<String> cache;
     ReflectionProber prober;
     LeaseSweeper sweeper;
+    /** Only with a registry in etcd: which replica probes. */
+    ProbeLeadership probeLeadership;
+    /** Only with a registry in etcd. */
+    EtcdEndpointRegistry etcd;
     StaticEndpointResolver statics;
     PolicyFileWatcher watcher;
     XdsServer xds;
@@ -145,7 +151,7 @@ public final class ControlPlane implements AutoCloseable {
       startScheduler(b);
       startAdmin(b, options);
       loadPolicies(b, options, clock, environment);
-      openRegistry(b, clock);
+      openRegistry(b, options, clock);
       startPipeline(b, options, clock);
       startServers(b, options, environment);
       ControlPlane controlPlane = new ControlPlane(b);
@@ -172,7 +178,7 @@ public final class ControlPlane implements AutoCloseable {
 
   /** First, so /readyz answers (503) while the rest starts; the views are installed once they exist. */
   private static void startAdmin(Builder b, ControlPlaneOptions options) throws IOException {
-    b.readiness = new Readiness(() -> java.util.Optional.empty());
+    b.readiness = new Readiness();
     InetSocketAddress address = new InetSocketAddress(options.adminBindHost(), options.adminPort());
     b.admin = b.started.add("admin server", listen("admin", address,
         () -> AdminServer.start(address, b.readiness::notReadyBecause)));
@@ -199,11 +205,31 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
-  private static void openRegistry(Builder b, Clock clock) {
+  /**
+   * The in-memory registry (with its lease sweeper), or the etcd registry shared with other replicas (etcd expires
+   * leases; one replica at a time probes). Connecting to etcd reads its whole state before going on.
+   */
+  private static void openRegistry(Builder b, ControlPlaneOptions options, Clock clock) {
+    if (options.etcd().isPresent()) {
+      b.etcd = b.started.add("etcd registry", EtcdEndpointRegistry.connect(options.etcd().get(),
+          EtcdEndpointRegistry.Options.defaults(), clock));
+      b.registry = b.etcd;
+      b.probeLeadership = b.started.add("probe leadership",
+          b.etcd.startProbeLeadership(options.replicaId(), PROBE_LEADERSHIP_TTL));
+      b.readiness.registryTrouble(() -> {
+        EtcdEndpointRegistry.Health health = b.etcd.health();
+        return health.connected() ? Optional.empty() : Optional.of("etcd unreachable (" + health.endpoints() + "): "
+            + health.lastError().orElse("no answer"));
+      });
+      return;
+    }
     b.registry = new InMemoryEndpointRegistry(clock);
     b.sweeper = b.started.add("lease sweeper", new LeaseSweeper(b.registry, Duration.ofMinutes(1)));
     b.sweeper.addListener(b.metrics::leaseExpired);
   }
+
+  /** How long a dead replica keeps the probe job before another takes it. */
+  private static final Duration PROBE_LEADERSHIP_TTL = Duration.ofSeconds(10);
 
   /** Static endpoints, probes, decisions and publication: registry -> decision -> snapshot -> cache. */
   private static void startPipeline(Builder b, ControlPlaneOptions options, Clock clock) {
@@ -291,8 +317,14 @@ public final class ControlPlane implements AutoCloseable {
   /** The periodic work, all on the scheduler (stopped with it). */
   private static void startWork(Builder b) {
     b.updater.start(Duration.ofSeconds(1));
-    b.prober.start(b.scheduler, Duration.ofMillis(500));
-    b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
+    if (b.probeLeadership != null) {
+      b.prober.start(b.scheduler, Duration.ofMillis(500), b.probeLeadership::isLeader);
+    } else {
+      b.prober.start(b.scheduler, Duration.ofMillis(500));
+    }
+    if (b.sweeper != null) {
+      b.sweeper.start(b.scheduler, Duration.ofSeconds(5));
+    }
     b.scheduler.scheduleWithFixedDelay(b.publisher::publishStaged, 250, 250, TimeUnit.MILLISECONDS);
   }
 
@@ -301,7 +333,9 @@ public final class ControlPlane implements AutoCloseable {
    * fleet's re-registrations (so a restarted control plane never pushes an empty registry).
    */
   private static void firstPublication(Builder b, ControlPlaneOptions options, Clock clock) {
-    Duration warmup = options.warmup().orElse(b.policies.current().document().settings().lease().defaultTtl());
+    // etcd holds the fleet across restarts: publish from its state at once.
+    Duration warmup = options.warmup().orElse(b.etcd != null ? Duration.ZERO
+        : b.policies.current().document().settings().lease().defaultTtl());
     // Clients that outlived the previous process hold what it published, presumably under the policy this one
     // started with; if the policy changed during the warm-up, the first publication keeps those clusters for the
     // retention grace instead of dropping them under the clients' routes.
@@ -335,10 +369,12 @@ public final class ControlPlane implements AutoCloseable {
     AppliedPolicy policy = b.policies.current();
     warnIfRegistrationDisabled(policy.document().settings().auth(), environment);
     log.info("protomatch started: xds={}:{} registration={}:{} admin={}:{} policy='{}' version={} services={}"
-            + " registry=in-memory tls={}",
+            + " registry={} tls={}",
         options.bindHost(), b.xds.port(), options.bindHost(), b.registration.getPort(), options.adminBindHost(),
         b.admin.port(), policy.source(), policy.version(),
         policy.document().services().stream().map(ServicePolicy::service).toList(),
+        b.etcd == null ? "in-memory" : b.etcd.target().describe() + " (replica " + options.replicaId()
+            + ", revision " + b.etcd.appliedRevision() + ")",
         options.tls().map(t -> t.clientCa().isPresent() ? "mtls" : "tls").orElse("off"));
   }
 

@@ -9,13 +9,13 @@ import java.util.function.Supplier;
  * the admin server's threads.
  */
 final class Readiness {
-  private final Supplier<Optional<String>> registryTrouble;
+  private volatile Supplier<Optional<String>> registryTrouble = Optional::empty;
   private volatile boolean published;
   private volatile boolean stopping;
 
-  /** @param registryTrouble why the registry cannot be used right now; empty when it can */
-  Readiness(Supplier<Optional<String>> registryTrouble) {
-    this.registryTrouble = registryTrouble;
+  /** Tells readiness why the registry cannot be used right now (empty when it can); none by default. */
+  void registryTrouble(Supplier<Optional<String>> trouble) {
+    this.registryTrouble = trouble;
   }
 
   void published() {

@@ -43,7 +43,7 @@ class ControlPlaneTlsTest {
     ControlPlaneOptions plain = ControlPlaneOptions.loopbackDefaults(Optional.empty()).withPorts(0, 0, 0);
     controlPlane = ControlPlane.start(new ControlPlaneOptions(plain.bindHost(), plain.adminBindHost(), 0, 0, 0,
         Optional.empty(), plain.envoyListenerHost(), plain.envoyListenerPort(), Optional.of(tls), plain.debounce(),
-        plain.policyPollInterval(), plain.warmup()), Clock.systemUTC(), Map.<String, String>of()::get);
+        plain.policyPollInterval(), plain.warmup(), plain.etcd(), plain.replicaId()), Clock.systemUTC(), Map.<String, String>of()::get);
   }
 
   @AfterEach
