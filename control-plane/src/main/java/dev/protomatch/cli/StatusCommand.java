@@ -113,8 +113,25 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
+  /** The admin address given as a URL or as HOST:PORT (http assumed), with {@code path} appended. */
+  private URI adminUri(String path) {
+    String base = admin.replaceAll("/+$", "");
+    if (!base.contains("://")) {
+      base = "http://" + base;
+    }
+    try {
+      URI uri = URI.create(base + path);
+      if (uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
+        throw new IllegalArgumentException("no host");
+      }
+      return uri;
+    } catch (IllegalArgumentException e) {
+      throw new UserInputException("--admin: expected http://HOST:PORT or HOST:PORT, got '" + admin + "'");
+    }
+  }
+
   private <T> T fetch(String path, Class<T> type) throws IOException, InterruptedException {
-    URI uri = URI.create(admin.replaceAll("/+$", "") + path);
+    URI uri = adminUri(path);
     HttpResponse<String> response;
     try {
       response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
