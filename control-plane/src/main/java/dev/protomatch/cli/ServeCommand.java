@@ -101,11 +101,16 @@ final class ServeCommand implements Callable<Integer> {
     if (registry == null || registry.equals("memory")) {
       return Optional.empty();
     }
+    EtcdTarget target;
     try {
-      return Optional.of(EtcdTarget.parse(registry));
+      target = EtcdTarget.parse(registry);
     } catch (IllegalArgumentException e) {
       throw new UserInputException("--registry: " + e.getMessage());
     }
+    target.caFile().filter(ca -> !java.nio.file.Files.isReadable(ca)).ifPresent(ca -> {
+      throw new UserInputException("--registry: cannot read the CA file " + ca);
+    });
+    return Optional.of(target);
   }
 
   @Override

@@ -43,6 +43,29 @@ class ServeCommandTest {
         .hasMessage("--tls-cert and --tls-key go together (and --tls-client-ca needs both)");
   }
 
+  @Test
+  void theRegistryIsInMemoryUnlessAnEtcdUrlIsGiven() {
+    assertThat(parse().etcd()).isEmpty();
+    assertThat(parse("--registry", "etcd://127.0.0.1:2379,127.0.0.1:22379", "--replica-id", "a").etcd())
+        .hasValueSatisfying(target -> assertThat(target.hostPorts()).containsExactly("127.0.0.1:2379",
+            "127.0.0.1:22379"));
+    assertThat(parse("--replica-id", "a").replicaId()).isEqualTo("a");
+  }
+
+  @Test
+  void aMalformedRegistryUrlIsAUserError() {
+    assertThatThrownBy(() -> parse("--registry", "redis://127.0.0.1:6379"))
+        .isInstanceOf(UserInputException.class)
+        .hasMessageStartingWith("--registry: ");
+  }
+
+  @Test
+  void anUnreadableEtcdCaFileIsAUserError() {
+    assertThatThrownBy(() -> parse("--registry", "etcds://127.0.0.1:2379?ca=/nonexistent/ca.pem"))
+        .isInstanceOf(UserInputException.class)
+        .hasMessage("--registry: cannot read the CA file /nonexistent/ca.pem");
+  }
+
   private static ControlPlaneOptions parse(String... args) {
     ServeCommand command = new ServeCommand();
     new CommandLine(command).parseArgs(args);
