@@ -55,8 +55,9 @@ public interface EndpointRegistry {
   RegistryState state();
 
   /**
-   * Called after the state changes, never under the registry's lock: on the mutating thread in memory, on the
-   * registry's own thread for etcd (where changes also arrive from other replicas).
+   * Called after the state changes in a way that can change a decision or call for a probe, never under the
+   * registry's lock: on the mutating thread in memory, on the registry's own thread for etcd (where changes also
+   * arrive from other replicas). Renewals of live leases are not announced (they only move an expiry).
    */
   void addListener(Runnable onChange);
 }

@@ -79,7 +79,8 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
       registered.put(address, state.withLease(renewed));
       changed();
     }
-    notifyListeners();
+    // No listener call: extending a live lease changes no decision and no probe (expiry is caught by the
+    // routing updater's tick), and keep-alives are most of the registry's traffic.
     return Optional.of(renewed);
   }
 

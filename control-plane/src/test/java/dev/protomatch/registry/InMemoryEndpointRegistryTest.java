@@ -150,15 +150,27 @@ class InMemoryEndpointRegistryTest {
   }
 
   @Test
-  void listenersHearEveryChange() {
+  void listenersHearRegistrationsAndDeregistrations() {
     int[] calls = {0};
     registry.addListener(() -> calls[0]++);
 
     Lease lease = registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV1())), TTL);
-    registry.renew(lease.id());
     registry.deregister(lease.id());
 
-    assertThat(calls[0]).isEqualTo(3);
+    assertThat(calls[0]).isEqualTo(2);
+  }
+
+  @Test
+  void aRenewalIsNotAnnouncedSinceItChangesNoDecision() {
+    Lease lease = registry.register(registration(ADDRESS, Advertisement.of(Fingerprints.greeterV1())), TTL);
+    int[] calls = {0};
+    registry.addListener(() -> calls[0]++);
+
+    registry.renew(lease.id());
+
+    assertThat(calls[0]).isZero();
+    assertThat(registry.state().endpoints().get(ADDRESS).lease().orElseThrow().expiresAt())
+        .isEqualTo(clock.instant().plus(TTL));
   }
 
   private ProbeState probedV1() {
