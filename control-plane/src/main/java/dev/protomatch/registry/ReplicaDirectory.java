@@ -195,6 +195,9 @@ public final class ReplicaDirectory implements AutoCloseable {
   }
 
   private void trouble(RuntimeException e) {
+    if (closed) {
+      return; // close() interrupted a call
+    }
     if (!failing) {
       failing = true;
       log.warn("replica directory: cannot keep the record of {} in etcd at {} ({}); retrying", replicaId,

@@ -148,7 +148,7 @@ class ReplicaDirectoryTest {
 
   private EtcdEndpointRegistry connect() {
     EtcdEndpointRegistry registry = EtcdEndpointRegistry.connect(EtcdTarget.parse(etcd.url()),
-        new EtcdEndpointRegistry.Options(prefix, Duration.ofSeconds(1), Duration.ofSeconds(1)), Clock.systemUTC());
+        new EtcdEndpointRegistry.Options(prefix, Duration.ofSeconds(5), Duration.ofSeconds(1)), Clock.systemUTC());
     toClose.add(registry);
     return registry;
   }
