@@ -40,7 +40,7 @@ public final class AdminApi {
     this(decision, registry, clients, List::of, policies, watcher, adminToken, clock);
   }
 
-  /** Without peers: this replica alone, on the registry it is given, named {@code local}. */
+  /** {@code GET /v1/replicas} shows one replica named {@code local} on the in-memory registry, without peers. */
   public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
                   Supplier<List<SnapshotPublisher.Rejection>> rejectedSnapshots, PolicyStore policies,
                   Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock) {
