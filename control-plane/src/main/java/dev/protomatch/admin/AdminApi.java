@@ -32,6 +32,7 @@ public final class AdminApi {
   private final Optional<PolicyFileWatcher> watcher;
   private final Optional<byte[]> adminToken;
   private final Clock clock;
+  private final Supplier<ReplicaFacts> replicas;
 
   /** Without a view of refused snapshots (none is ever shown). */
   public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
@@ -39,13 +40,23 @@ public final class AdminApi {
     this(decision, registry, clients, List::of, policies, watcher, adminToken, clock);
   }
 
-  /**
-   * @param rejectedSnapshots the node groups whose newest snapshot is refused ({@link SnapshotPublisher#rejections})
-   * @param adminToken the bearer token {@code POST} calls need; empty refuses every state change
-   */
+  /** {@code GET /v1/replicas} shows one replica named {@code local} on the in-memory registry, without peers. */
   public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
                   Supplier<List<SnapshotPublisher.Rejection>> rejectedSnapshots, PolicyStore policies,
                   Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock) {
+    this(decision, registry, clients, rejectedSnapshots, policies, watcher, adminToken, clock,
+        constant(ReplicaFacts.inMemory("local", clock.instant())));
+  }
+
+  /**
+   * @param rejectedSnapshots the node groups whose newest snapshot is refused ({@link SnapshotPublisher#rejections})
+   * @param adminToken the bearer token {@code POST} calls need; empty refuses every state change
+   * @param replicas this replica and its peers ({@code GET /v1/replicas}), read at each request
+   */
+  public AdminApi(Supplier<RoutingDecision> decision, EndpointRegistry registry, XdsClientTracker clients,
+                  Supplier<List<SnapshotPublisher.Rejection>> rejectedSnapshots, PolicyStore policies,
+                  Optional<PolicyFileWatcher> watcher, Optional<String> adminToken, Clock clock,
+                  Supplier<ReplicaFacts> replicas) {
     this.decision = decision;
     this.registry = registry;
     this.clients = clients;
@@ -54,6 +65,11 @@ public final class AdminApi {
     this.watcher = watcher;
     this.adminToken = adminToken.map(t -> t.getBytes(StandardCharsets.UTF_8));
     this.clock = clock;
+    this.replicas = replicas;
+  }
+
+  private static <T> Supplier<T> constant(T value) {
+    return () -> value;
   }
 
   public void install(AdminServer server) {
@@ -66,6 +82,7 @@ public final class AdminApi {
     server.handle("/v1/clients", get(() -> AdminViewBuilder.clients(clients.clients(), rejectedSnapshots.get())));
     server.handle("/v1/policies:reload", this::reload);
     server.handle("/v1/policies", get(() -> AdminViewBuilder.policies(policies.current(), policies.lastOutcome())));
+    server.handle("/v1/replicas", get(() -> AdminViewBuilder.replicas(replicas.get(), policies.current())));
     server.handle("/", this::statusPage);
   }
 
@@ -73,7 +90,7 @@ public final class AdminApi {
   private void statusPage(HttpExchange exchange) throws IOException {
     if (!exchange.getRequestURI().getPath().equals("/")) {
       AdminServer.respond(exchange, 404, "text/plain", "not found (status page: /, JSON: /v1/services,"
-          + " /v1/endpoints, /v1/clients, /v1/policies)\n");
+          + " /v1/endpoints, /v1/clients, /v1/policies, /v1/replicas)\n");
       return;
     }
     if (!exchange.getRequestMethod().equals("GET")) {
@@ -86,7 +103,8 @@ public final class AdminApi {
     String html = StatusPage.render(current == null ? null : AdminViewBuilder.services(current, state),
         AdminViewBuilder.endpoints(state, clock.instant()),
         AdminViewBuilder.policies(policies.current(), policies.lastOutcome()),
-        AdminViewBuilder.clients(clients.clients(), rejectedSnapshots.get()));
+        AdminViewBuilder.clients(clients.clients(), rejectedSnapshots.get()),
+        AdminViewBuilder.replicas(replicas.get(), policies.current()));
     exchange.getResponseHeaders().set("Cache-Control", "no-store");
     exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
     exchange.getResponseHeaders().set("Content-Security-Policy",

@@ -19,6 +19,7 @@ import dev.protomatch.registry.EndpointState;
 import dev.protomatch.registry.Locality;
 import dev.protomatch.registry.ProbeState;
 import dev.protomatch.registry.RegistryState;
+import dev.protomatch.registry.ReplicaRecord;
 import dev.protomatch.xds.SnapshotPublisher;
 import dev.protomatch.xds.XdsClientStatus;
 import java.time.Instant;
@@ -125,6 +126,27 @@ public final class AdminViewBuilder {
     return new AdminViews.Policies(applied.source(), applied.version(), applied.loadedAt().toString(), applied.sha256(),
         services, lastOutcome.map(o -> new AdminViews.Reload(o.at().toString(), o.accepted(),
             o.errors().stream().map(Object::toString).toList())).orElse(null));
+  }
+
+  /** This replica (its policy: {@code policy}) and its peers, each marked whether it runs the same policy. */
+  public static AdminViews.Replicas replicas(ReplicaFacts facts, AppliedPolicy policy) {
+    Optional<EtcdEndpointRegistry.Health> etcd = facts.etcd();
+    AdminViews.Replica replica = new AdminViews.Replica(facts.replicaId(),
+        etcd.map(EtcdEndpointRegistry.Health::endpoints).orElse("in-memory"),
+        etcd.map(EtcdEndpointRegistry.Health::appliedRevision).orElse(null),
+        etcd.map(EtcdEndpointRegistry.Health::connected).orElse(null),
+        etcd.flatMap(EtcdEndpointRegistry.Health::lastError).orElse(null),
+        etcd.map(EtcdEndpointRegistry.Health::resyncs).orElse(null),
+        facts.probeLeader().orElse(null), policy.sha256(), policy.version(), facts.startedAt().toString());
+    List<AdminViews.Peer> peers = new ArrayList<>();
+    int mismatches = 0;
+    for (ReplicaRecord peer : facts.peers()) {
+      boolean same = peer.policySha256().equals(policy.sha256());
+      mismatches += same ? 0 : 1;
+      peers.add(new AdminViews.Peer(peer.id(), peer.policySha256(), peer.policyVersion(),
+          peer.startedAt().toString(), peer.xdsAddress().orElse(null), peer.adminAddress().orElse(null), same));
+    }
+    return new AdminViews.Replicas(replica, mismatches, peers);
   }
 
   private static AdminViews.CircuitBreakers circuitBreakers(DataPlanePolicy.CircuitBreakers breakers) {

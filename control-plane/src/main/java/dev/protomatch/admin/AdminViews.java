@@ -95,6 +95,25 @@ public final class AdminViews {
 
   public record Reload(String at, boolean accepted, List<String> errors) {}
 
+  /**
+   * GET /v1/replicas: this replica and the other live replicas sharing its etcd registry (none in-memory);
+   * {@code policyMismatches} counts the peers whose {@code policySha256} differs from this replica's.
+   */
+  public record Replicas(Replica replica, int policyMismatches, List<Peer> peers) {}
+
+  /**
+   * This replica. {@code registry} is {@code in-memory} or the etcd members; the etcd fields
+   * ({@code appliedRevision}, {@code connected}, {@code lastError}, {@code resyncs}, {@code probeLeader}) are
+   * left out (null) in-memory, and {@code lastError} and {@code probeLeader} also while there is none.
+   */
+  public record Replica(String id, String registry, Long appliedRevision, Boolean connected, String lastError,
+                        Long resyncs, String probeLeader, String policySha256, long policyVersion,
+                        String startedAt) {}
+
+  /** Another replica as it describes itself in etcd; the addresses are left out (null) when it gave none. */
+  public record Peer(String id, String policySha256, long policyVersion, String startedAt, String xdsAddress,
+                     String adminAddress, boolean samePolicy) {}
+
   /** Any error answer. */
   public record Error(int status, String error) {}
 }

@@ -24,6 +24,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -42,6 +44,8 @@ public final class ProtomatchMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   /** Endpoint counts by (service, state, reason), replaced whole by each decision. */
   private volatile Map<List<String>, Integer> endpoints = Map.of();
+  /** Set once by {@link #replicasFrom}, with a registry in etcd; read at each scrape. */
+  private volatile IntSupplier policyMismatches = () -> 0;
 
   private final Counter snapshotBuilds;
   private final Histogram snapshotBuildSeconds;
@@ -135,6 +139,12 @@ public final class ProtomatchMetrics {
         .name("protomatch_lease_expiries_total")
         .help("Registered endpoints forgotten because their lease lapsed without renewal")
         .register(registry);
+    GaugeWithCallback.builder()
+        .name("protomatch_replica_policy_mismatches")
+        .help("Live replicas sharing this replica's etcd registry that run a policy with another sha256 digest"
+            + " (0 with the in-memory registry)")
+        .callback(callback -> callback.call(policyMismatches.getAsInt()))
+        .register(registry);
     policyReloads = outcomeCounter("protomatch_policy_reloads_total",
         "Attempts to load the policy file (at start, on change, on request), accepted or refused");
 
@@ -164,6 +174,19 @@ public final class ProtomatchMetrics {
   /** The registry {@code /metrics} exposes. */
   public PrometheusRegistry registry() {
     return registry;
+  }
+
+  /**
+   * With a registry in etcd: the replicas' policy mismatches, and {@code protomatch_registry_applied_revision}
+   * (registered here, so it does not exist with the in-memory registry). Call at most once.
+   */
+  public void replicasFrom(IntSupplier mismatches, LongSupplier appliedRevision) {
+    policyMismatches = mismatches;
+    GaugeWithCallback.builder()
+        .name("protomatch_registry_applied_revision")
+        .help("The etcd revision up to which this replica has applied every change to the registry")
+        .callback(callback -> callback.call(appliedRevision.getAsLong()))
+        .register(registry);
   }
 
   /** A decision was handed on: its endpoint counts replace the previous decision's. */

@@ -22,7 +22,10 @@ import java.util.TreeSet;
  * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]}, and
  * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header, and
  * {@code .rejected-snapshot[data-node-group]} for each node group whose newest snapshot the pre-flight check
- * refused.
+ * refused. The Replicas section: {@code section#replicas[data-registry][data-policy-mismatches]},
+ * {@code #applied-revision[data-revision]}, {@code #probe-leader}, {@code #etcd-trouble} while etcd is
+ * unreachable, {@code .policy-mismatch[data-peer]} (a warning per peer running another policy) and rows
+ * {@code tr.replica.self|peer.same-policy|other-policy[data-replica]}.
  */
 public final class StatusPage {
   public static final int REFRESH_SECONDS = 5;
@@ -72,6 +75,10 @@ public final class StatusPage {
       .outcome-qualified{background:#e6f4ea;color:#137333}
       .outcome-none_qualified_fail_closed{background:#fce8e6;color:#a50e0e}
       .outcome-none_qualified_fail_open{background:#fef7e0;color:#8a5a00}
+      section#replicas h2{font-size:15px;margin:14px 0 4px}
+      table.replicas{border-collapse:collapse;margin:4px 0 8px}
+      tr.replica.other-policy{background:#fce8e6}tr.replica.other-policy .policy{color:#a50e0e;font-weight:700}
+      tr.replica.self td:first-child{font-weight:700}
       footer{padding:0 20px 20px;color:#5f6368;font-size:12px}
       footer .swatch{display:inline-block;padding:0 6px;margin-right:8px;border-radius:3px}
       footer a{color:#1a73e8}
@@ -79,12 +86,19 @@ public final class StatusPage {
 
   private StatusPage() {}
 
+  /** Without the Replicas section. */
+  public static String render(AdminViews.Services services, AdminViews.Endpoints endpoints,
+                              AdminViews.Policies policy, AdminViews.Clients clients) {
+    return render(services, endpoints, policy, clients, null);
+  }
+
   /**
    * @param services the current decision's view, or null before the first decision
    * @param endpoints the registry's view, for each endpoint's method list and labels
+   * @param replicas this replica and its peers, or null to leave the Replicas section out
    */
   public static String render(AdminViews.Services services, AdminViews.Endpoints endpoints,
-                              AdminViews.Policies policy, AdminViews.Clients clients) {
+                              AdminViews.Policies policy, AdminViews.Clients clients, AdminViews.Replicas replicas) {
     StringBuilder html = new StringBuilder(8192);
     html.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
         .append("<meta http-equiv=\"refresh\" content=\"").append(REFRESH_SECONDS).append("\">\n")
@@ -107,6 +121,9 @@ public final class StatusPage {
                 : "the last good one stays in force")
             .append(": ").append(escape(String.join("; ", rejected.problems()))).append("</div>\n");
       }
+    }
+    if (replicas != null) {
+      replicas(html, replicas);
     }
     if (services == null) {
       html.append("<div id=\"no-decision\" class=\"notice\">No routing decision yet: the control plane is starting.")
@@ -145,6 +162,59 @@ public final class StatusPage {
           + services.registryVersion() + ")");
     }
     html.append("</dl>\n</header>\n");
+  }
+
+  /**
+   * The registry and its applied etcd revision, a warning per peer running another policy (and one while etcd
+   * is unreachable), and a row per replica.
+   */
+  private static void replicas(StringBuilder html, AdminViews.Replicas replicas) {
+    AdminViews.Replica me = replicas.replica();
+    html.append("<section id=\"replicas\" data-registry=\"").append(escape(me.registry()))
+        .append("\" data-policy-mismatches=\"").append(replicas.policyMismatches()).append("\">\n<h2>Replicas</h2>\n");
+    if (Boolean.FALSE.equals(me.connected())) {
+      html.append("<div id=\"etcd-trouble\" class=\"notice rejected\">etcd is unreachable; this replica serves its"
+          + " last decision and refuses registrations (retryable): ").append(escape(me.lastError())).append("</div>\n");
+    }
+    for (AdminViews.Peer peer : replicas.peers()) {
+      if (!peer.samePolicy()) {
+        html.append("<div class=\"notice rejected policy-mismatch\" data-peer=\"").append(escape(peer.id()))
+            .append("\">Replica <code>").append(escape(peer.id())).append("</code> runs another policy (")
+            .append(digest(peer.policySha256())).append(", version ").append(peer.policyVersion())
+            .append(") than this replica (").append(digest(me.policySha256()))
+            .append("): the replicas may route differently.</div>\n");
+      }
+    }
+    html.append("<div class=\"facts\"><span>registry <code>").append(escape(me.registry())).append("</code></span>");
+    if (me.appliedRevision() != null) {
+      html.append("<span>applied etcd revision <code id=\"applied-revision\" data-revision=\"")
+          .append(me.appliedRevision()).append("\">").append(me.appliedRevision()).append("</code></span>");
+    }
+    if (me.probeLeader() != null) {
+      html.append("<span>probing: <code id=\"probe-leader\">").append(escape(me.probeLeader())).append("</code></span>");
+    }
+    html.append("</div>\n<table class=\"replicas\">\n<thead><tr><th>Replica</th><th>Policy</th><th>Started</th>")
+        .append("<th>Admin</th></tr></thead>\n<tbody>\n");
+    html.append("<tr class=\"replica self\" data-replica=\"").append(escape(me.id())).append("\"><td><code>")
+        .append(escape(me.id())).append("</code> (this one)</td><td class=\"policy\">").append(digest(me.policySha256()))
+        .append(" v").append(me.policyVersion()).append("</td><td><code>").append(escape(me.startedAt()))
+        .append("</code></td><td></td></tr>\n");
+    for (AdminViews.Peer peer : replicas.peers()) {
+      html.append("<tr class=\"replica peer ").append(peer.samePolicy() ? "same-policy" : "other-policy")
+          .append("\" data-replica=\"").append(escape(peer.id())).append("\" data-same-policy=\"")
+          .append(peer.samePolicy()).append("\"><td><code>").append(escape(peer.id())).append("</code></td>")
+          .append("<td class=\"policy\">").append(digest(peer.policySha256())).append(" v").append(peer.policyVersion())
+          .append(peer.samePolicy() ? "" : " (differs)").append("</td><td><code>").append(escape(peer.startedAt()))
+          .append("</code></td><td>").append(peer.adminAddress() == null ? "" : "<code>" + escape(peer.adminAddress())
+              + "</code>").append("</td></tr>\n");
+    }
+    html.append("</tbody>\n</table>\n</section>\n");
+  }
+
+  /** A policy digest: {@code sha256 } and its first hex digits, the whole digest in the tooltip. */
+  private static String digest(String sha256) {
+    String shown = sha256.length() > HASH_DIGITS ? sha256.substring(0, HASH_DIGITS) + "\u2026" : sha256;
+    return "<code title=\"sha256 " + escape(sha256) + "\">sha256 " + escape(shown) + "</code>";
   }
 
   private static void fact(StringBuilder html, String id, String title, String valueHtml) {
@@ -284,7 +354,8 @@ public final class StatusPage {
         .append("<span class=\"swatch\" style=\"background:#f1f3f4\">excluded: lease expired or probe failed</span>")
         .append("</p><p>Refreshes every ").append(REFRESH_SECONDS).append(" s. JSON: ")
         .append("<a href=\"/v1/services\">/v1/services</a> <a href=\"/v1/endpoints\">/v1/endpoints</a> ")
-        .append("<a href=\"/v1/clients\">/v1/clients</a> <a href=\"/v1/policies\">/v1/policies</a></p></footer>\n");
+        .append("<a href=\"/v1/clients\">/v1/clients</a> <a href=\"/v1/policies\">/v1/policies</a> ")
+        .append("<a href=\"/v1/replicas\">/v1/replicas</a></p></footer>\n");
   }
 
   /** HTML-escapes text for element content and double- or single-quoted attribute values. */

@@ -52,6 +52,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,7 +65,8 @@ import org.slf4j.LoggerFactory;
  * attached to an etcd lease of the registration's TTL; {@code probes/<address>} holds the last probe
  * outcome of the endpoint at that address with the generation it was probed for ({@link EtcdRecords.Probe}),
  * attached to the same lease for registered endpoints and to no lease for static ones. {@code <address>} is
- * {@link EndpointAddress#toString()}. Other keys under the prefix are ignored.
+ * {@link EndpointAddress#toString()}. Other keys under the prefix ({@code probe-leader}, {@code replicas/}) are
+ * ignored: they change neither {@link #state()} nor its version.
  *
  * <p><b>Leases.</b> {@link Lease#id()} is the etcd lease id in hex. {@link #renew} is one etcd keep-alive,
  * {@link #deregister} revokes the lease (which deletes the endpoint's keys), and etcd itself expires leases
@@ -545,6 +547,19 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
    */
   public ProbeLeadership startProbeLeadership(String replicaId, Duration ttl) {
     return ProbeLeadership.start(client, prefix + ProbeLeadership.KEY, replicaId, ttl, options.timeout(), target);
+  }
+
+  /**
+   * Publishes this replica's record under {@code <prefix>replicas/} and follows the other replicas'; see
+   * {@link ReplicaDirectory}. Those keys are not registry state: writing them changes no {@link #state()}.
+   * Close it before this registry.
+   *
+   * @param self this replica's record, read again on {@link ReplicaDirectory#selfChanged()}; its id is unique
+   *     among the replicas
+   * @param ttl how long the record of a replica that died stays (etcd's lease TTL; at least etcd's minimum)
+   */
+  public ReplicaDirectory startReplicaDirectory(Supplier<ReplicaRecord> self, Duration ttl) {
+    return ReplicaDirectory.start(client, prefix, self, ttl, options.timeout(), target);
   }
 
   @Override

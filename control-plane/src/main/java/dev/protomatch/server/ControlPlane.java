@@ -5,6 +5,7 @@ import dev.protomatch.admin.AdminServer;
 import dev.protomatch.admin.DecisionChangeLog;
 import dev.protomatch.admin.MetricsHandler;
 import dev.protomatch.admin.ProtomatchMetrics;
+import dev.protomatch.admin.ReplicaFacts;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.AppliedPolicy;
 import dev.protomatch.policy.PolicyError;
@@ -21,6 +22,8 @@ import dev.protomatch.registry.EtcdEndpointRegistry;
 import dev.protomatch.registry.ProbeLeadership;
 import dev.protomatch.registry.InMemoryEndpointRegistry;
 import dev.protomatch.registry.LeaseSweeper;
+import dev.protomatch.registry.ReplicaDirectory;
+import dev.protomatch.registry.ReplicaRecord;
 import dev.protomatch.staticendpoints.HostResolver;
 import dev.protomatch.staticendpoints.StaticEndpointResolver;
 import dev.protomatch.xds.NodeKind;
@@ -39,12 +42,14 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,6 +136,9 @@ public final class ControlPlane implements AutoCloseable {
     ProbeLeadership probeLeadership;
     /** Only with a registry in etcd. */
     EtcdEndpointRegistry etcd;
+    /** Only with a registry in etcd: the other replicas and the policy each runs. */
+    ReplicaDirectory replicas;
+    Instant startedAt;
     StaticEndpointResolver statics;
     PolicyFileWatcher watcher;
     XdsServer xds;
@@ -147,6 +155,7 @@ public final class ControlPlane implements AutoCloseable {
   public static ControlPlane start(ControlPlaneOptions options, Clock clock, Function<String, String> environment)
       throws IOException, InvalidPolicyException {
     Builder b = new Builder();
+    b.startedAt = clock.instant();
     try {
       startScheduler(b);
       startAdmin(b, options);
@@ -154,8 +163,9 @@ public final class ControlPlane implements AutoCloseable {
       openRegistry(b, options, clock);
       startPipeline(b, options, clock);
       startServers(b, options, environment);
+      joinReplicas(b, options);
       ControlPlane controlPlane = new ControlPlane(b);
-      installAdminViews(b, environment, clock);
+      installAdminViews(b, options, environment, clock);
       startWork(b);
       firstPublication(b, options, clock);
       logStarted(b, options, environment);
@@ -291,6 +301,28 @@ public final class ControlPlane implements AutoCloseable {
     });
   }
 
+  /**
+   * With a registry in etcd: publishes this replica's record (its policy digest and, now that its ports are
+   * open, its addresses) and follows the other replicas', flagging those that run another policy. Left
+   * first at shutdown, so the others see this replica go while it still drains its xDS streams.
+   */
+  private static void joinReplicas(Builder b, ControlPlaneOptions options) {
+    if (b.etcd == null) {
+      return;
+    }
+    Optional<String> xds = Optional.of(options.bindHost() + ":" + b.xds.port());
+    Optional<String> admin = Optional.of(options.adminBindHost() + ":" + b.admin.port());
+    b.replicas = b.started.add("replica directory", b.etcd.startReplicaDirectory(() -> {
+      AppliedPolicy policy = b.policies.current();
+      return new ReplicaRecord(options.replicaId(), policy.sha256(), policy.version(), b.startedAt, xds, admin);
+    }, REPLICA_RECORD_TTL));
+    b.policies.addListener(applied -> b.replicas.selfChanged());
+    b.metrics.replicasFrom(b.replicas::policyMismatches, b.etcd::appliedRevision);
+  }
+
+  /** How long the record of a replica that died stays in the others' views. */
+  private static final Duration REPLICA_RECORD_TTL = Duration.ofSeconds(10);
+
   /** Something that opens a port. */
   @FunctionalInterface
   private interface Listening<T> {
@@ -307,10 +339,16 @@ public final class ControlPlane implements AutoCloseable {
     }
   }
 
-  private static void installAdminViews(Builder b, Function<String, String> environment, Clock clock) {
+  private static void installAdminViews(Builder b, ControlPlaneOptions options, Function<String, String> environment,
+                                        Clock clock) {
+    Supplier<ReplicaFacts> replicas = b.etcd == null
+        ? () -> ReplicaFacts.inMemory(options.replicaId(), b.startedAt)
+        : () -> new ReplicaFacts(options.replicaId(), b.startedAt, Optional.of(b.etcd.health()),
+            b.probeLeadership.holder(), b.replicas.peers());
     new AdminApi(b.updater::current, b.registry, b.clients, b.publisher::rejections, b.policies,
         Optional.ofNullable(b.watcher),
-        Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock).install(b.admin);
+        Optional.ofNullable(environment.apply(ADMIN_TOKEN_ENV)).filter(t -> !t.isBlank()), clock, replicas)
+        .install(b.admin);
     new MetricsHandler(b.metrics.registry()).install(b.admin);
   }
 
@@ -459,8 +497,8 @@ public final class ControlPlane implements AutoCloseable {
   }
 
   /**
-   * Stops everything in reverse start order: registrations first, then the xDS streams (given a moment to
-   * finish), decisions and probes, the registry, the policy watcher, the admin port and the scheduler.
+   * Stops everything in reverse start order: this replica's record in etcd first (the other replicas see it
+   * leave), then registrations, then the xDS streams (given a moment to finish), decisions and probes, the registry, the policy watcher, the admin port and the scheduler.
    */
   @Override
   public void close() {

@@ -292,6 +292,32 @@ class ProtomatchMetricsTest {
   }
 
   @Nested
+  class Replicas {
+    @Test
+    void withoutEtcdNoMismatchAndNoRevision() throws IOException {
+      PrometheusText.Scrape scrape = scrape();
+
+      assertThat(scrape.value("protomatch_replica_policy_mismatches", Map.of())).hasValue(0);
+      assertThat(scrape.families()).doesNotContainKey("protomatch_registry_applied_revision");
+    }
+
+    @Test
+    void withEtcdTheMismatchesAndTheAppliedRevisionAreReadAtEachScrape() throws IOException {
+      java.util.concurrent.atomic.AtomicInteger mismatches = new java.util.concurrent.atomic.AtomicInteger(1);
+      java.util.concurrent.atomic.AtomicLong revision = new java.util.concurrent.atomic.AtomicLong(41);
+      metrics.replicasFrom(mismatches::get, revision::get);
+
+      assertThat(scrape().value("protomatch_replica_policy_mismatches", Map.of())).hasValue(1);
+      assertThat(scrape().value("protomatch_registry_applied_revision", Map.of())).hasValue(41);
+      mismatches.set(0);
+      revision.set(42);
+      assertThat(scrape().value("protomatch_replica_policy_mismatches", Map.of())).hasValue(0);
+      assertThat(scrape().value("protomatch_registry_applied_revision", Map.of())).hasValue(42);
+      assertThat(scrape().families().get("protomatch_registry_applied_revision").type()).isEqualTo("gauge");
+    }
+  }
+
+  @Nested
   class Exposition {
     @Test
     void everyFamilyHasHelpAndFollowsTheNamingConventions() throws IOException {
@@ -305,7 +331,8 @@ class ProtomatchMetricsTest {
           "protomatch_xds_connected_clients",
           "protomatch_xds_nacks_total", "protomatch_probes_total", "protomatch_probe_duration_seconds",
           "protomatch_registrations_total", "protomatch_keepalives_total", "protomatch_deregistrations_total",
-          "protomatch_lease_expiries_total", "protomatch_policy_reloads_total");
+          "protomatch_lease_expiries_total", "protomatch_policy_reloads_total",
+          "protomatch_replica_policy_mismatches");
       assertThat(scrape.families().values()).allSatisfy(family -> {
         assertThat(family.help()).as(family.name()).hasValueSatisfying(help -> assertThat(help).isNotBlank());
         switch (family.type()) {

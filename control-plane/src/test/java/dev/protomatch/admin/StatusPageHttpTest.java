@@ -58,6 +58,24 @@ class StatusPageHttpTest {
     assertThat(policies.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
   }
 
+  @Test
+  void replicasViewShowsThisReplicaAloneOnTheInMemoryRegistry() throws Exception {
+    HttpResponse<String> response = send("GET", "/v1/replicas");
+    assertThat(response.statusCode()).isEqualTo(200);
+    var json = AdminJson.mapper().readTree(response.body());
+    assertThat(json.get("replica").get("registry").asText()).isEqualTo("in-memory");
+    assertThat(json.get("replica").get("id").asText()).isEqualTo(ControlPlaneOptions.defaultReplicaId());
+    assertThat(json.get("replica").get("policy_sha256").asText())
+        .isEqualTo(controlPlane.policies().current().sha256());
+    assertThat(json.get("replica").has("applied_revision")).isFalse();
+    assertThat(json.get("peers").size()).isZero();
+    assertThat(json.get("policy_mismatches").asInt()).isZero();
+    assertThat(send("GET", "/").body()).contains("<section id=\"replicas\" data-registry=\"in-memory\"");
+    String metrics = send("GET", "/metrics").body();
+    assertThat(metrics).contains("\nprotomatch_replica_policy_mismatches 0.0\n")
+        .doesNotContain("protomatch_registry_applied_revision");
+  }
+
   private static HttpResponse<String> send(String method, String path) throws Exception {
     return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + controlPlane.adminPort() + path))
         .method(method, HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(10)).build(),

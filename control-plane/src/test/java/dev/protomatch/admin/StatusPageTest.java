@@ -20,6 +20,49 @@ class StatusPageTest {
       "2026-11-25T03:00:00Z", "ab".repeat(32), List.of(), null);
 
   @Test
+  void replicasSectionShowsTheRevisionAndWarnsOfAPeerRunningAnotherPolicy() {
+    AdminViews.Replicas replicas = new AdminViews.Replicas(
+        new AdminViews.Replica("replica-a", "127.0.0.1:2379", 42L, true, null, 0L, "replica-b", "ab".repeat(32), 7,
+            "2026-11-25T02:00:00Z"),
+        1,
+        List.of(new AdminViews.Peer("replica-b", "ab".repeat(32), 3, "2026-11-25T02:00:01Z", null, "127.0.0.1:18002",
+                true),
+            new AdminViews.Peer("<i>replica-c</i>", "cd".repeat(32), 2, "2026-11-25T02:00:02Z", null, null, false)));
+
+    String html = StatusPage.render(null, new AdminViews.Endpoints(0, List.of()), POLICY,
+        new AdminViews.Clients(List.of()), replicas);
+
+    assertThat(html)
+        .contains("<section id=\"replicas\" data-registry=\"127.0.0.1:2379\" data-policy-mismatches=\"1\">")
+        .contains("<code id=\"applied-revision\" data-revision=\"42\">42</code>")
+        .contains("<code id=\"probe-leader\">replica-b</code>")
+        .contains("<div class=\"notice rejected policy-mismatch\" data-peer=\"&lt;i&gt;replica-c&lt;/i&gt;\">")
+        .contains("runs another policy (<code title=\"sha256 " + "cd".repeat(32) + "\">sha256 cdcdcdcdcdcd\u2026</code>")
+        .contains("<tr class=\"replica peer same-policy\" data-replica=\"replica-b\" data-same-policy=\"true\">")
+        .contains("<tr class=\"replica peer other-policy\" data-replica=\"&lt;i&gt;replica-c&lt;/i&gt;\"")
+        .doesNotContain("<i>replica-c</i>")
+        .doesNotContain("data-peer=\"replica-b\"")
+        .doesNotContain("etcd-trouble");
+  }
+
+  @Test
+  void replicasSectionInMemoryAndWithEtcdUnreachable() {
+    AdminViews.Replica alone = new AdminViews.Replica("solo", "in-memory", null, null, null, null, null,
+        "ab".repeat(32), 7, "2026-11-25T02:00:00Z");
+    String inMemory = StatusPage.render(null, new AdminViews.Endpoints(0, List.of()), POLICY,
+        new AdminViews.Clients(List.of()), new AdminViews.Replicas(alone, 0, List.of()));
+    assertThat(inMemory).contains("data-registry=\"in-memory\" data-policy-mismatches=\"0\"")
+        .doesNotContain("applied-revision").doesNotContain("policy-mismatch\"").doesNotContain("etcd-trouble");
+
+    AdminViews.Replica cutOff = new AdminViews.Replica("a", "127.0.0.1:2379", 42L, false,
+        "watch: connection refused <x>", 0L, null, "ab".repeat(32), 7, "2026-11-25T02:00:00Z");
+    String unreachable = StatusPage.render(null, new AdminViews.Endpoints(0, List.of()), POLICY,
+        new AdminViews.Clients(List.of()), new AdminViews.Replicas(cutOff, 0, List.of()));
+    assertThat(unreachable).contains("<div id=\"etcd-trouble\" class=\"notice rejected\">")
+        .contains("watch: connection refused &lt;x&gt;");
+  }
+
+  @Test
   void includedAndExcludedEndpointsAreRowsWithTheirClassesAndTheReasonIsEscaped() {
     AdminViews.Service greeter = new AdminViews.Service("demo.Greeter", "demo-greeter",
         new AdminViews.Expectation("methods", List.of("SayHello", "SayHelloAgain"), null),
