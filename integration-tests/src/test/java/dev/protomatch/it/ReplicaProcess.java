@@ -8,8 +8,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,6 +35,8 @@ final class ReplicaProcess implements AutoCloseable {
   private final int adminPort;
   private ProtomatchProcess process;
   private long startedNanos;
+  private Instant startedAt;
+  private long logOffset;
 
   ReplicaProcess(String id, String registry, Path policy, Path log) throws IOException {
     this.id = id;
@@ -49,6 +54,8 @@ final class ReplicaProcess implements AutoCloseable {
     if (process != null && process.isAlive()) {
       throw new IllegalStateException("replica " + id + " is still running");
     }
+    logOffset = Files.exists(log) ? Files.size(log) : 0;
+    startedAt = Instant.now();
     startedNanos = System.nanoTime();
     process = ProtomatchProcess.start(List.of("serve", "--config", policy.toString(), "--registry", registry,
         "--replica-id", id, "--xds-port", Integer.toString(xdsPort), "--registration-port",
@@ -73,6 +80,26 @@ final class ReplicaProcess implements AutoCloseable {
       Thread.sleep(20);
     }
     throw new AssertionError("replica " + id + " not ready within " + timeout + ": " + last + " (see " + log + ")");
+  }
+
+  /**
+   * When this run of the process logged a line containing {@code fragment}, as milliseconds after
+   * {@link #start()} (the log's ISO timestamps against this JVM's wall clock), or -1 if it did not.
+   */
+  long loggedAfterStart(String fragment) throws IOException {
+    byte[] all = Files.readAllBytes(log);
+    String text = new String(all, (int) Math.min(logOffset, all.length), (int) Math.max(0, all.length - logOffset),
+        StandardCharsets.UTF_8);
+    for (String line : text.split("\n")) {
+      if (line.contains(fragment)) {
+        try {
+          return Duration.between(startedAt, Instant.parse(line.substring(0, line.indexOf(' ')))).toMillis();
+        } catch (RuntimeException e) {
+          return -1;
+        }
+      }
+    }
+    return -1;
   }
 
   /** {@code /readyz} as "STATUS body", or "down: ..." if the admin port does not answer. */

@@ -103,7 +103,7 @@ class ReplicasOnEtcdTest {
     a = new ReplicaProcess("replica-a", etcd.url(), policy, work.resolve("replica-a.log"));
     b = new ReplicaProcess("replica-b", etcd.url(), policy, work.resolve("replica-b.log"));
     a.start();
-    report("replica a (empty etcd): process start -> /readyz 200 " + a.awaitReady(READY_TIMEOUT).toMillis() + " ms");
+    report("replica a (empty etcd): " + startup(a, a.awaitReady(READY_TIMEOUT)));
 
     probed = new ProbeCountingGreeter("probed");
     probed.register(a.registrationPort(), Duration.ofMinutes(5));
@@ -112,8 +112,7 @@ class ReplicasOnEtcdTest {
     long oneReplica = reflectionCallsOver(PROBE_WINDOW);
 
     b.start();
-    report("replica b (etcd holds 2 endpoints): process start -> /readyz 200 " + b.awaitReady(READY_TIMEOUT).toMillis()
-        + " ms");
+    report("replica b (etcd holds 2 endpoints): " + startup(b, b.awaitReady(READY_TIMEOUT)));
     long twoReplicas = reflectionCallsOver(PROBE_WINDOW);
     report("probe load on one endpoint (probe interval 2 s): " + oneReplica + " reflection calls in "
         + PROBE_WINDOW.toSeconds() + " s with 1 replica, " + twoReplicas + " with 2 replicas (one probe leader)");
@@ -201,8 +200,7 @@ class ReplicasOnEtcdTest {
     XdsDump firstOfB = XdsDump.fetch(b.xdsPort());
     XdsDump ofA = XdsDump.fetch(a.xdsPort());
     long downMillis = (System.nanoTime() - killed) / 1_000_000 - ready.toMillis();
-    report("replica b restarted after " + downMillis + " ms down: process start -> /readyz 200 (first snapshot published) "
-        + ready.toMillis() + " ms; its first ADS dump right after: " + firstOfB.resources().size()
+    report("replica b restarted after " + downMillis + " ms down: " + startup(b, ready) + "; its first ADS dump right after: " + firstOfB.resources().size()
         + " resources and versions, assigned ports " + firstOfB.assignedPorts() + " (g2, registered with b, "
         + (firstOfB.assignedPorts().contains(g2.port()) ? "still there" : "lapsed: its agent could not renew its 10 s lease while b was down")
         + "), byte-equal to a's: " + firstOfB.resources().equals(ofA.resources()) + " (versions " + versions(firstOfB) + ")");
@@ -211,6 +209,8 @@ class ReplicasOnEtcdTest {
       XdsDump fromB = XdsDump.fetch(b.xdsPort());
       assertThat(fromB.assignedPorts()).isEqualTo(expected);
       assertThat(fromB.resources()).isEqualTo(XdsDump.fetch(a.xdsPort()).resources());
+      assertThat(XdsDump.fetch(b.xdsPort(), "envoy").resources()).as("what Envoy sidecars get")
+          .isEqualTo(XdsDump.fetch(a.xdsPort(), "envoy").resources());
     });
     report("replica b restarted: a and b publish the same bytes for all 3 endpoints " + millisSince(restarted)
         + " ms after the first dump");
@@ -345,6 +345,13 @@ class ReplicasOnEtcdTest {
         Map.of(), work.resolve("greeters.log"), Duration.ofSeconds(60));
     greeters.add(greeter);
     return greeter;
+  }
+
+  /** Start-up times of the replica's current run: /readyz, and from its log, etcd read and first snapshot. */
+  private static String startup(ReplicaProcess replica, Duration ready) throws Exception {
+    return "process start -> etcd state read " + replica.loggedAfterStart("[EtcdEndpointRegistry] etcd registry at")
+        + " ms -> first snapshot published " + replica.loggedAfterStart("first snapshot published")
+        + " ms (log) -> /readyz 200 " + ready.toMillis() + " ms";
   }
 
   private static long reflectionCallsOver(Duration window) throws InterruptedException {

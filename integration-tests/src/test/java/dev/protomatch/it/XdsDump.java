@@ -36,7 +36,13 @@ record XdsDump(Map<String, String> resources, Set<Integer> assignedPorts) {
 
   /** Fetches the dump from the ADS server at {@code xdsPort} as a proxyless gRPC client ({@code grpc-java}). */
   static XdsDump fetch(int xdsPort) throws Exception {
-    Node node = Node.newBuilder().setId("issue9-dump").setCluster("protomatch-it").setUserAgentName("grpc-java").build();
+    return fetch(xdsPort, "grpc-java");
+  }
+
+  /** The same as a client of another kind: {@code envoy} gets what Envoy sidecars get. */
+  static XdsDump fetch(int xdsPort, String userAgentName) throws Exception {
+    Node node = Node.newBuilder().setId("issue9-dump").setCluster("protomatch-it").setUserAgentName(userAgentName)
+        .build();
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", xdsPort, InsecureChannelCredentials.create())
         .build();
     Map<String, DiscoveryResponse> first = new ConcurrentHashMap<>();
