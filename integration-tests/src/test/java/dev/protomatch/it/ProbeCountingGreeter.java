@@ -31,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ProbeCountingGreeter implements AutoCloseable {
   private final AtomicLong reflectionCalls = new AtomicLong();
+  private final AtomicLong lastCallNanos = new AtomicLong();
   private final Server server;
   private final String instance;
 
@@ -40,6 +41,7 @@ final class ProbeCountingGreeter implements AutoCloseable {
       @Override
       public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
                                                          ServerCallHandler<Q, A> next) {
+        lastCallNanos.set(System.nanoTime());
         reflectionCalls.incrementAndGet();
         return next.startCall(call, headers);
       }
@@ -57,6 +59,11 @@ final class ProbeCountingGreeter implements AutoCloseable {
   /** Reflection calls received so far. */
   long reflectionCalls() {
     return reflectionCalls.get();
+  }
+
+  /** {@link System#nanoTime()} at the last reflection call (0: none yet). */
+  long lastCallNanos() {
+    return lastCallNanos.get();
   }
 
   /** One Register call to the replica at {@code registrationPort}; throws StatusRuntimeException as the replica answers. */

@@ -87,10 +87,7 @@ final class ReplicaProcess implements AutoCloseable {
    * {@link #start()} (the log's ISO timestamps against this JVM's wall clock), or -1 if it did not.
    */
   long loggedAfterStart(String fragment) throws IOException {
-    byte[] all = Files.readAllBytes(log);
-    String text = new String(all, (int) Math.min(logOffset, all.length), (int) Math.max(0, all.length - logOffset),
-        StandardCharsets.UTF_8);
-    for (String line : text.split("\n")) {
+    for (String line : currentRunLog()) {
       if (line.contains(fragment)) {
         try {
           return Duration.between(startedAt, Instant.parse(line.substring(0, line.indexOf(' ')))).toMillis();
@@ -100,6 +97,23 @@ final class ReplicaProcess implements AutoCloseable {
       }
     }
     return -1;
+  }
+
+  /** The last line this run of the process logged containing {@code fragment}, or "" if none. */
+  String lastLogged(String fragment) throws IOException {
+    String last = "";
+    for (String line : currentRunLog()) {
+      if (line.contains(fragment)) {
+        last = line;
+      }
+    }
+    return last;
+  }
+
+  private List<String> currentRunLog() throws IOException {
+    byte[] all = Files.readAllBytes(log);
+    int from = (int) Math.min(logOffset, all.length);
+    return List.of(new String(all, from, all.length - from, StandardCharsets.UTF_8).split("\n"));
   }
 
   /** {@code /readyz} as "STATUS body", or "down: ..." if the admin port does not answer. */

@@ -89,6 +89,7 @@ class ReplicasOnEtcdTest {
   private static TrafficRecorder trafficOfB;
   private static ProtomatchProcess g1;
   private static ProtomatchProcess g2;
+  private static ProtomatchProcess g3;
   private static ChaosClientProcess nodeOfB;
   /** Servers registered directly during the etcd steps; they live until the end so no decision changes under a check. */
   private static final List<ProbeCountingGreeter> laterServers = new ArrayList<>();
@@ -182,7 +183,6 @@ class ReplicasOnEtcdTest {
   @Test
   @Order(2)
   void aReplicaKilledUnderTrafficAndRestartedPublishesEtcdsStateByteForByte() throws Exception {
-    Set<Integer> expected = Set.of(probed.port(), g1.port(), g2.port());
     Thread.sleep(500);
     long killed = System.nanoTime();
     b.kill();
@@ -193,6 +193,13 @@ class ReplicasOnEtcdTest {
     awaitFirstOk(newcomer);
     report("grpc-java client started while its primary replica is down (bootstrap [b, a]): first OK call after "
         + millisSince(fresh) + " ms (A71 fallback to a)");
+    // A registration with a while b is down: a's clients get it; b's client has all its resources cached, so per
+    // A71 it stays on them (no fallback) and learns of g3 only when b is back.
+    long g3Started = System.nanoTime();
+    g3 = startGreeter("g3", a);
+    await().atMost(Duration.ofSeconds(30)).until(() -> trafficOfA.answeredBy("g3") > 0);
+    long g3OnA = millisSince(g3Started);
+    long g3OnBWhileDown = trafficOfB.answeredBy("g3");
     Thread.sleep(Math.max(0, 3_000 - millisSince(killed)));
 
     b.start();
@@ -202,9 +209,12 @@ class ReplicasOnEtcdTest {
     long downMillis = (System.nanoTime() - killed) / 1_000_000 - ready.toMillis();
     report("replica b restarted after " + downMillis + " ms down: " + startup(b, ready) + "; its first ADS dump right after: " + firstOfB.resources().size()
         + " resources and versions, assigned ports " + firstOfB.assignedPorts() + " (g2, registered with b, "
-        + (firstOfB.assignedPorts().contains(g2.port()) ? "still there" : "lapsed: its agent could not renew its 10 s lease while b was down")
+        + (firstOfB.assignedPorts().contains(g2.port()) ? "still there" : "lapsed: its agent could not renew its 10 s lease while b was down, and registers again with b")
         + "), byte-equal to a's: " + firstOfB.resources().equals(ofA.resources()) + " (versions " + versions(firstOfB) + ")");
+    // b's first push comes from etcd's state: everything registered with a, which lived all along, is in it.
+    assertThat(firstOfB.assignedPorts()).as("b's first push").contains(probed.port(), g1.port(), g3.port());
     long restarted = System.nanoTime();
+    Set<Integer> expected = Set.of(probed.port(), g1.port(), g2.port(), g3.port());
     await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
       XdsDump fromB = XdsDump.fetch(b.xdsPort());
       assertThat(fromB.assignedPorts()).isEqualTo(expected);
@@ -212,8 +222,14 @@ class ReplicasOnEtcdTest {
       assertThat(XdsDump.fetch(b.xdsPort(), "envoy").resources()).as("what Envoy sidecars get")
           .isEqualTo(XdsDump.fetch(a.xdsPort(), "envoy").resources());
     });
-    report("replica b restarted: a and b publish the same bytes for all 3 endpoints " + millisSince(restarted)
-        + " ms after the first dump");
+    report("replica b restarted: a and b publish the same bytes (proxyless and Envoy) for all " + expected.size()
+        + " endpoints " + millisSince(restarted) + " ms after b's first dump");
+    // b's client reconnects to b after its own ADS retry back-off, then learns of g3.
+    await().atMost(Duration.ofSeconds(60)).until(() -> trafficOfB.answeredBy("g3") > 0);
+    report("greeter g3 registering with a while b was down: first call answered by g3 on a client of a "
+        + g3OnA + " ms after g3's start; calls of b's client (bootstrap [b, a]) answered by g3 while b was down: "
+        + g3OnBWhileDown + "; b's client called g3 " + millisSince(restarted) + " ms after b's first dump ("
+        + ((System.nanoTime() - killed) / 1_000_000) + " ms after b's kill)");
 
     Thread.sleep(2_000); // b's clients reconnect to it
     long stopped = System.nanoTime();
@@ -227,8 +243,6 @@ class ReplicasOnEtcdTest {
     report("kill -9 of replica b: grpc-js-xds client of b (whole run since step 1) " + node.calls() + " calls, "
         + (node.calls() - node.total("OK")) + " failed, UNIMPLEMENTED " + node.total("UNIMPLEMENTED")
         + ", longest UNAVAILABLE window " + node.longestOutageMs() + " ms");
-    // b's first push comes from etcd's state: everything registered with a, which lived all along, is in it.
-    assertThat(firstOfB.assignedPorts()).as("b's first push").contains(probed.port(), g1.port());
     assertThat(TrafficRecorder.countByCode(ofClientB, null)).doesNotContainKey(Status.Code.UNIMPLEMENTED);
     assertThat(TrafficRecorder.countByCode(ofClientA, null)).doesNotContainKey(Status.Code.UNIMPLEMENTED);
     assertThat(node.total("UNIMPLEMENTED")).isZero();
@@ -238,7 +252,7 @@ class ReplicasOnEtcdTest {
   @Test
   @Order(3)
   void killingOneEtcdMemberLosesNothing() throws Exception {
-    Set<Integer> before = Set.of(probed.port(), g1.port(), g2.port());
+    Set<Integer> before = Set.of(probed.port(), g1.port(), g2.port(), g3.port());
     long memberKilled = System.nanoTime();
     etcd.kill(0);
     Thread.sleep(2_000);
@@ -333,7 +347,38 @@ class ReplicasOnEtcdTest {
     }
   }
 
+  @Test
+  @Order(5)
+  void killingTheProbeLeaderMovesProbingToTheOtherReplica() throws Exception {
+    await().atMost(Duration.ofSeconds(30)).until(() -> isProbeLeader(a) != isProbeLeader(b));
+    ReplicaProcess leader = isProbeLeader(a) ? a : b;
+    ReplicaProcess other = leader == a ? b : a;
+    TrafficRecorder onLeader = leader == a ? trafficOfA : trafficOfB;
+    long seen = probed.reflectionCalls();
+    await().atMost(Duration.ofSeconds(20)).until(() -> probed.reflectionCalls() > seen); // a fresh probe
+    long countBefore = probed.reflectionCalls();
+    long lastProbe = probed.lastCallNanos();
+
+    long killed = System.nanoTime();
+    leader.kill();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+        .until(() -> probed.reflectionCalls() > countBefore);
+    long resumed = System.nanoTime();
+    Thread.sleep(1_000);
+    List<TrafficRecorder.Call> calls = between(onLeader, killed, System.nanoTime());
+    report("kill -9 of the probe leader " + leader.id() + " (leadership TTL 10 s): probing of one endpoint resumed by "
+        + other.id() + " " + (resumed - killed) / 1_000_000 + " ms after the kill (" + (resumed - lastProbe) / 1_000_000
+        + " ms since the last probe); the grpc-java client of " + leader.id() + " meanwhile " + describe(calls));
+    assertThat(isProbeLeader(other)).as(other.id() + " took over probing").isTrue();
+    assertThat(TrafficRecorder.countByCode(calls, null)).doesNotContainKey(Status.Code.UNIMPLEMENTED);
+  }
+
   // --- helpers ---
+
+  /** Whether the replica's last probe-leadership log line of this run says it probes. */
+  private static boolean isProbeLeader(ReplicaProcess replica) throws Exception {
+    return replica.lastLogged("probe leadership: " + replica.id()).endsWith("starts probing");
+  }
 
   private static void report(String line) {
     Reports.append(REPORT, "issue9: " + line);
