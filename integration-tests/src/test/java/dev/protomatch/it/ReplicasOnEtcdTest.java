@@ -40,17 +40,22 @@ import org.junit.jupiter.api.TestMethodOrder;
  *
  * <p>The steps run in order on one fleet: registrations through either replica reach clients of both; a
  * replica killed with SIGKILL under continuous traffic and started again (its first push is etcd's state,
- * byte for byte the other replica's); one etcd member killed; the whole etcd cluster stopped for 20 s.
- * Asserted: no UNIMPLEMENTED ever, no call failing while etcd is down, nothing registered lost, replicas'
- * resources byte-equal. Measured and reported (target/reports/issue9-replicas.txt, lines "issue9: ..."):
- * start-to-ready times, failure windows, fallback time of a new client, recovery after etcd's outage and
- * the probe load on one endpoint with 1 and with 2 replicas. Nothing timed is asserted.
+ * byte for byte the other replica's, for proxyless and Envoy nodes); one etcd member killed; the whole etcd
+ * cluster stopped for 20 s; the probe leader killed. Asserted: no UNIMPLEMENTED ever, no call failing while
+ * etcd is down or loses a member, registrations during the outage UNAVAILABLE and accepted on retry,
+ * nothing registered lost, replicas' resources byte-equal, the surviving replica taking over probing.
+ * Measured and reported (target/reports/issue9-replicas.txt, lines "issue9: ..."): start-up times (process
+ * start, etcd read and first snapshot from the replica's log, /readyz), failure windows, how long clients
+ * of a killed replica stay on their cache, the fallback time of a new client, recovery after etcd's outage,
+ * the probing gap after the leader's kill, and the probe load on one endpoint with 1 and with 2 replicas.
+ * Nothing timed is asserted.
  *
  * <p>A note on "fails over": per gRFC A71 a grpc-java client whose resources are cached keeps using them
  * while its primary is down and does not switch to the fallback server; only resources it does not have
  * yet are fetched from the fallback. So the client of the killed replica calls on its cached assignment
- * (measured: its failed calls), and a client started while the replica is down is served by the other
- * replica (measured: time to its first OK call).
+ * (measured: its failed calls, and when it learns of a registration made meanwhile: only after it has
+ * reconnected to the restarted replica, after its own retry back-off), and a client started while the
+ * replica is down is served by the other replica (measured: time to its first OK call).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReplicasOnEtcdTest {
