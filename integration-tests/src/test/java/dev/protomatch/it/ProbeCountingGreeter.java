@@ -68,10 +68,15 @@ final class ProbeCountingGreeter implements AutoCloseable {
 
   /** One Register call to the replica at {@code registrationPort}; throws StatusRuntimeException as the replica answers. */
   void register(int registrationPort, Duration ttl) {
+    register(registrationPort, ttl, Duration.ofSeconds(15));
+  }
+
+  /** The same with the call deadline {@code deadline}. */
+  void register(int registrationPort, Duration ttl, Duration deadline) {
     ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", registrationPort,
         InsecureChannelCredentials.create()).build();
     try {
-      RegistrationGrpc.newBlockingStub(channel).withDeadlineAfter(15, TimeUnit.SECONDS)
+      RegistrationGrpc.newBlockingStub(channel).withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS)
           .register(RegisterRequest.newBuilder()
               .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(port())
                   .putLabels("build", "v3").putLabels("instance", instance)

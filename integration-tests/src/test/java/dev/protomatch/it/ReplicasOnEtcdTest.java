@@ -295,6 +295,12 @@ class ReplicasOnEtcdTest {
       for (int member = 0; member < etcd.size(); member++) {
         etcd.stop(member);
       }
+      // Before any registration attempt: how long until the replicas notice by themselves.
+      await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+          .until(() -> a.readyz().startsWith("503 not ready: etcd unreachable")
+              && b.readyz().startsWith("503 not ready: etcd unreachable"));
+      report("etcd down: both replicas' /readyz say '" + a.readyz() + "' " + millisSince(outage)
+          + " ms after the stop began");
       ProbeCountingGreeter late = new ProbeCountingGreeter("late");
       laterServers.add(late);
       long call = System.nanoTime();
@@ -304,10 +310,13 @@ class ReplicasOnEtcdTest {
           + " after " + millisSince(call) + " ms");
       assertThat(refused).as("registration while etcd is down").isNotNull();
       assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
-      await().atMost(Duration.ofSeconds(15)).until(() -> a.readyz().startsWith("503 not ready: etcd unreachable")
-          && b.readyz().startsWith("503 not ready: etcd unreachable"));
-      report("etcd down: both replicas' /readyz say '" + a.readyz() + "' " + millisSince(outage)
-          + " ms after the stop began");
+      // The same with the deadline protomatch's RegistrationAgent puts on Register (5 s): what agents see.
+      call = System.nanoTime();
+      StatusRuntimeException agentSees = catchThrowableOfType(StatusRuntimeException.class,
+          () -> late.register(a.registrationPort(), Duration.ofMinutes(5), Duration.ofSeconds(5)));
+      report("etcd down: the same registration with RegistrationAgent's 5 s deadline answered "
+          + (agentSees == null ? "OK" : agentSees.getStatus().getCode()) + " after " + millisSince(call) + " ms");
+      assertThat(agentSees).as("registration while etcd is down").isNotNull();
       assertThat(XdsDump.fetch(a.xdsPort()).resources()).as("a keeps its last decision").isEqualTo(lastBeforeOutage.resources());
       assertThat(XdsDump.fetch(b.xdsPort()).resources()).as("b keeps its last decision").isEqualTo(lastBeforeOutage.resources());
       Thread.sleep(Math.max(0, ETCD_OUTAGE.toMillis() - millisSince(outage)));
