@@ -287,7 +287,7 @@ class ReplicasOnEtcdTest {
   @Order(4)
   void withAllEtcdMembersStoppedClientsKeepCallingAndRegistrationsAreRetryable() throws Exception {
     Set<Integer> before = XdsDump.fetch(a.xdsPort()).assignedPorts();
-    ChaosClientProcess node = nodeClient("issue9-node-b2", b, a);
+    ChaosClientProcess node = nodeClient("issue9-node-a", a, b);
     try {
       node.awaitReady(READY_TIMEOUT);
       XdsDump lastBeforeOutage = XdsDump.fetch(a.xdsPort());
@@ -350,7 +350,7 @@ class ReplicasOnEtcdTest {
       afterwards.addAll(between(trafficOfB, back, now));
       report("all etcd members stopped " + ETCD_OUTAGE.toSeconds() + " s: java clients of a and b during the outage "
           + describe(duringOutage) + "; after etcd came back " + describe(afterwards)
-          + "; grpc-js-xds client of b over the whole step: " + nodeReport.calls() + " calls, "
+          + "; grpc-js-xds client of a (bootstrap [a, b]) over the whole step: " + nodeReport.calls() + " calls, "
           + (nodeReport.calls() - nodeReport.total("OK")) + " failed, UNIMPLEMENTED " + nodeReport.total("UNIMPLEMENTED")
           + ", longest UNAVAILABLE window " + nodeReport.longestOutageMs() + " ms");
       assertThat(duringOutage).isNotEmpty().allMatch(c -> c.code() == Status.Code.OK);
