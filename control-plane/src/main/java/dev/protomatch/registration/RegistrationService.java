@@ -51,7 +51,10 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     this.validator = new RegistrationValidator(hasher);
   }
 
-  /** Called after each call that reached the service (calls without a valid token do not), on its thread. */
+  /**
+   * Called with the outcome of each call that reached the service (calls without a valid token do not), on its
+   * thread, before the caller gets its answer (so metrics already count a call its caller saw answered).
+   */
   public void addListener(Consumer<Call> listener) {
     listeners.add(listener);
   }
@@ -77,16 +80,16 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
           .setTtl(Durations.fromMillis(lease.ttl().toMillis()))
           .setExpiresAt(timestamp(lease))
           .build());
-      response.onCompleted();
       tell(Call.Kind.REGISTER, true);
+      response.onCompleted();
     } catch (RegistryUnavailableException e) {
       log.warn("registration from {} not stored: {}", client, e.getMessage());
-      response.onError(unavailable(e));
       tell(Call.Kind.REGISTER, false);
+      response.onError(unavailable(e));
     } catch (StatusException e) {
       log.warn("refused registration from {}: {}", client, e.getStatus().getDescription());
-      response.onError(e);
       tell(Call.Kind.REGISTER, false);
+      response.onError(e);
     }
   }
 
@@ -96,22 +99,22 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     try {
       lease = registry.renew(request.getLeaseId());
     } catch (RegistryUnavailableException e) {
-      response.onError(unavailable(e));
       tell(Call.Kind.KEEP_ALIVE, false);
+      response.onError(unavailable(e));
       return;
     }
     if (lease.isEmpty()) {
+      tell(Call.Kind.KEEP_ALIVE, false);
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired; register again").asException());
-      tell(Call.Kind.KEEP_ALIVE, false);
       return;
     }
     response.onNext(KeepAliveResponse.newBuilder()
         .setTtl(Durations.fromMillis(lease.get().ttl().toMillis()))
         .setExpiresAt(timestamp(lease.get()))
         .build());
-    response.onCompleted();
     tell(Call.Kind.KEEP_ALIVE, true);
+    response.onCompleted();
   }
 
   @Override
@@ -120,19 +123,19 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     try {
       removed = registry.deregister(request.getLeaseId());
     } catch (RegistryUnavailableException e) {
-      response.onError(unavailable(e));
       tell(Call.Kind.DEREGISTER, false);
+      response.onError(unavailable(e));
       return;
     }
     if (!removed) {
+      tell(Call.Kind.DEREGISTER, false);
       response.onError(Status.NOT_FOUND.withDescription("lease '" + request.getLeaseId()
           + "' is unknown or expired").asException());
-      tell(Call.Kind.DEREGISTER, false);
       return;
     }
     response.onNext(DeregisterResponse.getDefaultInstance());
-    response.onCompleted();
     tell(Call.Kind.DEREGISTER, true);
+    response.onCompleted();
   }
 
   /** The registry's store cannot be reached: retryable, and nothing already registered is lost. */
