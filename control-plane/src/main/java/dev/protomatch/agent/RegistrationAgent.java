@@ -58,10 +58,30 @@ public final class RegistrationAgent implements AutoCloseable {
     });
   }
 
-  /** Registers now (throws if refused for a reason retrying cannot fix) and renews from then on. */
+  /**
+   * Registers now and renews from then on. Throws if the registration is refused for a reason retrying cannot fix
+   * (a bad request, a bad token, a full quota); when the control plane is unreachable or its registry is
+   * (UNAVAILABLE, DEADLINE_EXCEEDED), keeps retrying in the background instead.
+   */
   public void start() {
-    register();
+    try {
+      register();
+    } catch (StatusRuntimeException e) {
+      if (!retryable(e.getStatus().getCode())) {
+        throw e;
+      }
+      log.warn("registration failed, will retry: {}", e.getStatus());
+      leaseId = null;
+      ttl = FIRST_RETRY_TTL;
+    }
     scheduleRenewal();
+  }
+
+  /** Until a registration succeeds: retries about every second (a third of this). */
+  private static final Duration FIRST_RETRY_TTL = Duration.ofSeconds(3);
+
+  private static boolean retryable(Status.Code code) {
+    return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
   }
 
   private void register() {

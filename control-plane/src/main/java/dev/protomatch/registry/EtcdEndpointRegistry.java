@@ -113,7 +113,11 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
   private static final Logger log = LoggerFactory.getLogger(EtcdEndpointRegistry.class);
 
   public static final String DEFAULT_PREFIX = "/protomatch/";
-  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Shorter than the 5 s deadline agents give a registration call, so an agent hears UNAVAILABLE (retry) rather
+   * than its own DEADLINE_EXCEEDED while etcd cannot be reached.
+   */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(3);
   public static final Duration DEFAULT_PROGRESS_INTERVAL = Duration.ofSeconds(5);
   /** The expiry that leases in {@link #state()} carry: the lease lives until etcd deletes the key. */
   public static final Instant HELD_BY_ETCD = Instant.parse("9999-12-31T23:59:59Z");
