@@ -27,6 +27,26 @@ public final class XdsClients {
         "node", Map.of("id", nodeId, "cluster", "protomatch-tests"));
   }
 
+  /** A bootstrap listing these control planes' xDS servers in order (gRFC A71 fallback among them). */
+  public static Map<String, ?> bootstrap(List<String> serverUris, String nodeId) {
+    return Map.of(
+        "xds_servers", serverUris.stream().map(uri -> Map.of(
+            "server_uri", uri,
+            "channel_creds", List.of(Map.of("type", "insecure")),
+            "server_features", List.of("xds_v3"))).toList(),
+        "node", Map.of("id", nodeId, "cluster", "protomatch-tests"));
+  }
+
+  /** A channel to {@code xds:///<target>} with this bootstrap. */
+  @SuppressWarnings("deprecation") // nameResolverFactory is how a channel gets a private resolver with its own bootstrap
+  public static ManagedChannel channel(Map<String, ?> bootstrap, String target) {
+    String scheme = "xds-test-" + SCHEMES.incrementAndGet();
+    XdsNameResolverProvider provider = XdsNameResolverProvider.createForTest(scheme, bootstrap);
+    return Grpc.newChannelBuilder(scheme + ":///" + target, InsecureChannelCredentials.create())
+        .nameResolverFactory(provider)
+        .build();
+  }
+
   /** A channel to {@code xds:///<target>} through the control plane at {@code xdsPort}. */
   @SuppressWarnings("deprecation") // nameResolverFactory is how a channel gets a private resolver with its own bootstrap
   public static ManagedChannel channel(int xdsPort, String target, String nodeId) {
