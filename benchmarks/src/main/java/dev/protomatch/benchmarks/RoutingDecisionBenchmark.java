@@ -68,8 +68,8 @@ public class RoutingDecisionBenchmark {
   @Param("1000")
   int services;
 
-  private PolicyDocument policies;
-  private RegistryState state;
+  PolicyDocument policies;
+  RegistryState state;
 
   @Setup(Level.Trial)
   public void setUp() {
