@@ -42,7 +42,18 @@ public final class PublishCostReport {
     fewer.remove(fewer.firstKey());
     RegistryState oneLess = new RegistryState(full.version() + 1, fewer);
 
-    SnapshotBuilder builder = new SnapshotBuilder("127.0.0.1", 15001);
+    System.out.printf("one endpoint removed or restored, %d changes, 10,000 endpoints x 1,000 services:%n", CHANGES);
+    for (boolean reuse : new boolean[] {false, true}) {
+      SnapshotBuilder builder = reuse ? new SnapshotBuilder("127.0.0.1", 15001)
+          : SnapshotBuilder.withoutReuse("127.0.0.1", 15001);
+      System.out.println(reuse ? "services whose decision did not change reused (the default):"
+          : "every service built anew:");
+      measure(fleet, full, oneLess, builder);
+    }
+  }
+
+  private static void measure(RoutingDecisionBenchmark fleet, RegistryState full, RegistryState oneLess,
+                              SnapshotBuilder builder) {
     SnapshotPublisher plain = new SnapshotPublisher(new SimpleCache<>(node -> NodeKind.of(node).group()), builder,
         SnapshotPreflight.ACCEPT_ALL, Clock.systemUTC());
     SnapshotPublisher checked = new SnapshotPublisher(new SimpleCache<>(node -> NodeKind.of(node).group()), builder,
@@ -74,7 +85,6 @@ public final class PublishCostReport {
         publishChecked.add(t5 - t4);
       }
     }
-    System.out.printf("one endpoint removed or restored, %d changes, 10,000 endpoints x 1,000 services:%n", CHANGES);
     print("decide", decide);
     print("build envoy resources", buildEnvoy);
     print("build proxyless resources", buildProxyless);

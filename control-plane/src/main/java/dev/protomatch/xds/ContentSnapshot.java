@@ -43,18 +43,19 @@ final class ContentSnapshot extends Snapshot {
 
   /**
    * A snapshot of {@code next} that reuses {@code previous}'s versioned resources for every type whose
-   * resources are unchanged (so only changed types are digested again).
+   * resources are unchanged, and within a changed type every resource object carried over from the previous
+   * snapshot (so only rebuilt resources are digested again).
    */
   static ContentSnapshot of(XdsResources next, XdsResources previousResources, ContentSnapshot previous) {
     return new ContentSnapshot(
         next.clusters().equals(previousResources.clusters()) ? previous.clusters
-            : ContentVersions.resources(next.clusters()),
+            : ContentVersions.resources(next.clusters(), previous.clusters),
         next.endpoints().equals(previousResources.endpoints()) ? previous.endpoints
-            : ContentVersions.resources(next.endpoints()),
+            : ContentVersions.resources(next.endpoints(), previous.endpoints),
         next.listeners().equals(previousResources.listeners()) ? previous.listeners
-            : ContentVersions.resources(next.listeners()),
+            : ContentVersions.resources(next.listeners(), previous.listeners),
         next.routes().equals(previousResources.routes()) ? previous.routes
-            : ContentVersions.resources(next.routes()));
+            : ContentVersions.resources(next.routes(), previous.routes));
   }
 
   /** The version of each of the four published types. */

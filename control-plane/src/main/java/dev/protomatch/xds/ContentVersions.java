@@ -73,6 +73,29 @@ public final class ContentVersions {
     return SnapshotResources.create(versioned, ofType(versions));
   }
 
+  /**
+   * Like {@link #resources(List)}, but a resource that is the very object of that name in {@code previous} keeps
+   * its version instead of being serialized and digested again (the snapshot builder reuses the objects of
+   * services whose decision did not change). The versions are the ones {@link #resources(List)} gives.
+   */
+  public static <T extends Message> SnapshotResources<T> resources(List<T> resources, SnapshotResources<T> previous) {
+    Map<String, VersionedResource<T>> before = previous.versionedResources();
+    Map<String, String> versions = new TreeMap<>();
+    List<VersionedResource<T>> versioned = new ArrayList<>(resources.size());
+    for (T resource : resources) {
+      String name = Resources.getResourceName(resource);
+      VersionedResource<T> old = before.get(name);
+      VersionedResource<T> next = old != null && old.resource() == resource ? old
+          : VersionedResource.create(resource, of(resource));
+      if (versions.put(name, next.version()) != null) {
+        throw new IllegalArgumentException("two resources named '" + name + "' of type "
+            + resource.getDescriptorForType().getFullName());
+      }
+      versioned.add(next);
+    }
+    return SnapshotResources.create(versioned, ofType(versions));
+  }
+
   private static byte[] deterministicBytes(Message message) {
     byte[] bytes = new byte[message.getSerializedSize()];
     CodedOutputStream out = CodedOutputStream.newInstance(bytes);

@@ -66,6 +66,25 @@ class ContentVersionsTest {
   }
 
   @Test
+  void versioningAgainstThePreviousResourcesGivesTheVersionsVersioningFromScratchGives() {
+    Cluster a = Cluster.newBuilder().setName("a").build();
+    Cluster b = Cluster.newBuilder().setName("b").build();
+    Cluster bChanged = b.toBuilder().setAltStatName("changed").build();
+    Cluster c = Cluster.newBuilder().setName("c").build();
+    var previous = ContentVersions.resources(List.of(a, b));
+
+    var next = ContentVersions.resources(List.of(a, bChanged, c), previous);
+
+    var fromScratch = ContentVersions.resources(List.of(a, bChanged, c));
+    assertThat(next.version()).isEqualTo(fromScratch.version()).isNotEqualTo(previous.version());
+    for (String name : List.of("a", "b", "c")) {
+      assertThat(next.versionedResources().get(name).version())
+          .isEqualTo(fromScratch.versionedResources().get(name).version());
+    }
+    assertThat(next.versionedResources().get("a")).isSameAs(previous.versionedResources().get("a"));
+  }
+
+  @Test
   void twoResourcesOfOneNameAreRefused() {
     Cluster a = Cluster.newBuilder().setName("a").build();
 

@@ -182,4 +182,39 @@ class SnapshotBuilderTest {
         .flatMap(c -> c.getEndpointsList().stream()).flatMap(l -> l.getLbEndpointsList().stream())
         .map(e -> e.getEndpoint().getAddress().getSocketAddress().getPortValue()).toList();
   }
+
+  @Test
+  void aServiceWhoseDecisionDidNotChangeKeepsItsResourceObjectsAndTheOutputIsWhatBuildingAnewGives() {
+    SnapshotBuilder reusing = new SnapshotBuilder("127.0.0.1", 15001);
+    SnapshotBuilder anew = SnapshotBuilder.withoutReuse("127.0.0.1", 15001);
+    for (NodeKind kind : NodeKind.values()) {
+      XdsResources before = reusing.build(twoServices(50051, 50061), kind);
+
+      XdsResources after = reusing.build(twoServices(50051, 50062), kind);
+
+      assertThat(after).isEqualTo(anew.build(twoServices(50051, 50062), kind));
+      assertThat(buildSetAssignment(after, "demo-greeter")).isSameAs(buildSetAssignment(before, "demo-greeter"));
+      assertThat(buildSetAssignment(after, "demo-other")).isNotEqualTo(buildSetAssignment(before, "demo-other"));
+    }
+  }
+
+  /** demo.Greeter at {@code greeterPort} and demo.Other at {@code otherPort}, one build each. */
+  private static RoutingDecision twoServices(int greeterPort, int otherPort) {
+    TreeMap<String, ServiceDecision> services = new TreeMap<>();
+    for (String[] service : new String[][] {{"demo.Greeter", "demo-greeter", "" + greeterPort},
+        {"demo.Other", "demo-other", "" + otherPort}}) {
+      ServicePolicy policy = new ServicePolicy(service[0], service[1], new Expectation.Newest(),
+          ServicePolicy.WhenNoneQualify.FAIL_CLOSED, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of());
+      services.put(service[0], Decisions.oneBuild(policy, List.of(new RoutableEndpoint(
+          new EndpointAddress("127.0.0.1", Integer.parseInt(service[2])), Locality.UNKNOWN, 1, Optional.empty())),
+          List.of(), "SayHello"));
+    }
+    return new RoutingDecision(Instant.EPOCH, 1, services);
+  }
+
+  /** The assignment of the service's (one) build-set cluster, the one holding its endpoints. */
+  private static ClusterLoadAssignment buildSetAssignment(XdsResources resources, String cluster) {
+    return resources.endpoints().stream().filter(a -> a.getClusterName().startsWith(cluster + "~")).findFirst()
+        .orElseThrow();
+  }
 }
