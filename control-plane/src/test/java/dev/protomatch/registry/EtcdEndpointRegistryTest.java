@@ -287,7 +287,8 @@ class EtcdEndpointRegistryTest {
         a.register(registration(Y, Advertisement.of(Fingerprints.greeterV2())), TTL);
         return true;
       });
-      await().atMost(WAIT).until(() -> b.isRegistered(Y));
+      // a's own watch may still be reconnecting after the member it watched through died: wait for both.
+      await().atMost(WAIT).until(() -> a.isRegistered(Y) && b.isRegistered(Y));
       assertThat(b.state().endpoints()).isEqualTo(a.state().endpoints()).containsOnlyKeys(X, Y);
 
       cluster.restart(0);
