@@ -103,9 +103,15 @@ public final class ScaleHarness {
     return Integer.parseInt(args.getOrDefault(name, String.valueOf(fallback)));
   }
 
-  private List<String> jvm(String key) {
+  /** {@code --cp-jvm "..."} for either control plane; {@code --jfr}: a JFR profile of it in {@code --out}. */
+  private List<String> jvm(String key, String jfrName) {
     String value = args.getOrDefault(key, "");
-    return value.isBlank() ? List.of() : List.of(value.trim().split("\\s+"));
+    List<String> options = new ArrayList<>(value.isBlank() ? List.of() : List.of(value.trim().split("\\s+")));
+    if (jfrName != null && args.containsKey("jfr")) {
+      options.add("-XX:StartFlightRecording=filename=" + out.resolve(jfrName + ".jfr").toAbsolutePath()
+          + ",settings=profile");
+    }
+    return options;
   }
 
   // ---------------------------------------------------------------- protomatch
@@ -119,7 +125,7 @@ public final class ScaleHarness {
         fleet.policyYaml(ttl, args.getOrDefault("probe-interval", "1h")));
     Map<String, Double> v = new LinkedHashMap<>();
     log("protomatch: starting the control plane (log: " + out.resolve("protomatch.log") + ")");
-    try (ChildProcess cp = ChildProcess.start("protomatch", jvm("cp-jvm"), "dev.protomatch.cli.Main",
+    try (ChildProcess cp = ChildProcess.start("protomatch", jvm("cp-jvm", "protomatch"), "dev.protomatch.cli.Main",
         List.of("serve", "--config", policy.toString(), "--xds-port", "" + xds, "--registration-port",
             "" + registrationPort, "--admin-port", "" + admin, "--warmup-seconds", "0"), out.resolve("protomatch.log"))) {
       awaitHealthy(admin);
@@ -284,7 +290,7 @@ public final class ScaleHarness {
   private Result runBare() throws Exception {
     Map<String, Double> v = new LinkedHashMap<>();
     log("bare java-control-plane: starting (log: " + out.resolve("bare.log") + ")");
-    try (ChildProcess bare = ChildProcess.start("bare", jvm("cp-jvm"), BareControlPlane.class.getName(),
+    try (ChildProcess bare = ChildProcess.start("bare", jvm("cp-jvm", "bare"), BareControlPlane.class.getName(),
         List.of("--endpoints", "" + fleet.endpoints(), "--services", "" + fleet.services(), "--builds",
             "" + fleet.builds(), "--port", "" + fleet.port()), out.resolve("bare.log"))) {
       int xds = Integer.parseInt(bare.expect("LISTENING", 120).split(" ")[1]);
@@ -325,7 +331,9 @@ public final class ScaleHarness {
 
   private void measure(ChildProcess cp, ChildProcess lg, Map<String, Double> v, Change change,
                        int admin) throws Exception {
-    log("steady state for " + steadySeconds + " s");
+    int settle = num("settle-seconds", 10);
+    log("settling for " + settle + " s (probes of new endpoints, JIT), then steady state for " + steadySeconds + " s");
+    Thread.sleep(settle * 1000L);
     long bytes0 = bytes(lg);
     double cpu0 = cp.cpuSeconds();
     double lgCpu0 = lg.cpuSeconds();
@@ -411,7 +419,7 @@ public final class ScaleHarness {
   }
 
   private ChildProcess startLoadGenerator(int xds) throws Exception {
-    ChildProcess lg = ChildProcess.start("load-generator", jvm("lg-jvm"), LoadGenerator.class.getName(),
+    ChildProcess lg = ChildProcess.start("load-generator", jvm("lg-jvm", null), LoadGenerator.class.getName(),
         List.of("--xds-port", "" + xds, "--streams", "" + streams, "--envoy", "" + envoy, "--watch",
             "" + num("watch", 5), "--services", "" + fleet.services(), "--delta-every", "" + num("delta-every", 2),
             "--streams-per-channel", "" + num("streams-per-channel", 50)), out.resolve("load-generator.log"));
