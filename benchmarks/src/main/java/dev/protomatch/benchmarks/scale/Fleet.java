@@ -103,12 +103,16 @@ public record Fleet(int endpoints, int services, int builds, int port) {
     return total;
   }
 
-  /** The policy file: every service {@code expect: newest}, insecure registration, leases of {@code ttlSeconds}. */
+  /**
+   * The policy file: every service {@code expect: newest}, insecure registration, leases of {@code ttlSeconds},
+   * probes every {@code probeInterval} with a 20 s timeout (on a saturated machine the default 2 s times out,
+   * and a timed-out endpoint is excluded until its next probe).
+   */
   public String policyYaml(int ttlSeconds, String probeInterval) {
     StringBuilder yaml = new StringBuilder();
     yaml.append("settings:\n")
         .append("  lease:\n    default-ttl: ").append(ttlSeconds).append("s\n")
-        .append("  probe:\n    interval: ").append(probeInterval).append("\n    max-backoff: ")
+        .append("  probe:\n    interval: ").append(probeInterval).append("\n    timeout: 20s\n    max-backoff: ")
         .append(probeInterval.equals("15s") ? "5m" : probeInterval).append('\n')
         .append("  auth:\n    insecure: true\n")
         .append("  limits:\n    max-endpoints-per-client: ").append(Math.max(1024, endpoints * 2 + 1000)).append('\n')

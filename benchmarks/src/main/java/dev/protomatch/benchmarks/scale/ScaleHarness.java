@@ -340,6 +340,7 @@ public final class ScaleHarness {
     long t0 = System.nanoTime();
     Thread.sleep(steadySeconds * 1000L);
     double steadyElapsed = (System.nanoTime() - t0) / 1e9;
+    log("steady state over");
     double steadyCpu = (cp.cpuSeconds() - cpu0) / steadyElapsed;
     double steadyBytes = (bytes(lg) - bytes0) / steadyElapsed;
     v.put("steady CPU % of a core", steadyCpu * 100);
@@ -361,6 +362,7 @@ public final class ScaleHarness {
     int incomplete = (int) counts[0];
     double prepareCpu = counts[1];
     double changeElapsed = (System.nanoTime() - t1) / 1e9;
+    log("changes over");
     double changeCpu = cp.cpuSeconds() - cpu1 - prepareCpu - steadyCpu * changeElapsed;
     v.put("CPU ms per change", Math.max(0, changeCpu) * 1000 / changes);
     v.put("bytes to clients per change", (bytes(lg) - bytes1 - steadyBytes * changeElapsed) / changes);
@@ -541,6 +543,6 @@ public final class ScaleHarness {
   }
 
   private static void log(String message) {
-    System.err.println("[scale] " + message);
+    System.err.println("[scale " + java.time.Instant.now() + "] " + message);
   }
 }
