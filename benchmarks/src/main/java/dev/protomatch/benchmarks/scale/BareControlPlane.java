@@ -48,7 +48,7 @@ import java.util.TreeMap;
  * computed here with protomatch's {@link RoutingDecider} and built with its {@link SnapshotBuilder}.
  *
  * <p>Driven over stdin/stdout: {@code PREPARE <add|remove> <service> <build> <host>} computes the next snapshots
- * ahead of time and answers {@code PREPARED <ms>}; {@code APPLY} hands them to the cache ({@code APPLIED}), so
+ * (decision, resources, per-type versions) ahead of time and answers {@code PREPARED <ms>}; {@code APPLY} hands them to the cache ({@code APPLIED}), so
  * what the harness times after {@code APPLY} is the library's fan-out alone. A type's version changes only when
  * its resources do, as protomatch's do. Prints {@code LISTENING <port>} once serving.
  */
@@ -63,7 +63,7 @@ public final class BareControlPlane {
   private final SimpleCache<String> cache = new SimpleCache<>(node -> NodeKind.of(node).group());
   private final Map<NodeKind, XdsResources> published = new EnumMap<>(NodeKind.class);
   private final Map<NodeKind, String[]> versions = new EnumMap<>(NodeKind.class);
-  private Map<NodeKind, XdsResources> prepared;
+  private Map<NodeKind, Snapshot> prepared;
   private long counter;
   private long generation;
 
@@ -100,7 +100,9 @@ public final class BareControlPlane {
     return next;
   }
 
-  private void apply(Map<NodeKind, XdsResources> next) {
+  /** The snapshots of {@code next}, versioned against those last prepared (a type's version changes with its resources). */
+  private Map<NodeKind, Snapshot> snapshots(Map<NodeKind, XdsResources> next) {
+    Map<NodeKind, Snapshot> snapshots = new EnumMap<>(NodeKind.class);
     for (NodeKind kind : NodeKind.values()) {
       XdsResources r = next.get(kind);
       XdsResources before = published.get(kind);
@@ -119,16 +121,22 @@ public final class BareControlPlane {
         v[3] = "r" + counter;
       }
       published.put(kind, r);
-      cache.setSnapshot(kind.group(), Snapshot.create(r.clusters(), v[0], r.endpoints(), v[1], r.listeners(), v[2],
+      snapshots.put(kind, Snapshot.create(r.clusters(), v[0], r.endpoints(), v[1], r.listeners(), v[2],
           r.routes(), v[3], List.of(), "s"));
     }
+    return snapshots;
+  }
+
+  /** Hands prepared snapshots to the cache: what java-control-plane alone does for a change. */
+  private void apply(Map<NodeKind, Snapshot> snapshots) {
+    snapshots.forEach((kind, snapshot) -> cache.setSnapshot(kind.group(), snapshot));
   }
 
   public static void main(String[] args) throws Exception {
     Fleet fleet = new Fleet(LoadGenerator.intArg(args, "--endpoints", 100), LoadGenerator.intArg(args, "--services", 10),
         LoadGenerator.intArg(args, "--builds", 2), LoadGenerator.intArg(args, "--port", 9000));
     BareControlPlane bare = new BareControlPlane(fleet);
-    bare.apply(bare.build());
+    bare.apply(bare.snapshots(bare.build()));
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(), bare.cache, new DefaultExecutorGroup(),
         new CachedProtoResourcesSerializer());
     Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1",
@@ -150,7 +158,7 @@ public final class BareControlPlane {
             bare.endpoints.remove(new EndpointAddress(w[4], fleet.port()));
             bare.generation++;
           }
-          bare.prepared = bare.build();
+          bare.prepared = bare.snapshots(bare.build());
           System.out.printf("PREPARED %.3f%n", (System.nanoTime() - start) / 1e6);
         }
         case "APPLY" -> {

@@ -76,7 +76,10 @@ public final class ConvergenceChart {
           g.drawLine(previous[0], previous[1], px, py);
         }
         previous = new int[] {px, py};
+        Color line = g.getColor();
+        g.setColor(Color.BLACK);
         g.drawString(String.valueOf(p.getKey()), px - 10, height - bottom + 16);
+        g.setColor(line);
       }
       g.drawString(s.getKey(), width - right - 220, top + 18 * (index + 1));
       index++;
