@@ -219,7 +219,9 @@ public final class ScaleHarness {
 
       @Override
       public void onError(Throwable t) {
-        System.err.println("keep-alive failed: " + t);
+        if (!timer.isShutdown()) {
+          System.err.println("keep-alive failed: " + t);
+        }
       }
 
       @Override
