@@ -22,6 +22,13 @@ final class ChildProcess implements AutoCloseable {
   private final Process process;
   private final PrintWriter stdin;
   private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+  /** Every process started and not yet closed, killed if the harness itself is stopped (SIGTERM, Ctrl-C). */
+  private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
+        "scale-children"));
+  }
 
   private ChildProcess(String name, Process process) {
     this.name = name;
@@ -53,6 +60,7 @@ final class ChildProcess implements AutoCloseable {
     command.addAll(args);
     Files.createDirectories(log.getParent());
     Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    RUNNING.add(process);
     return new ChildProcess(name, process);
   }
 
@@ -118,6 +126,7 @@ final class ChildProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    RUNNING.remove(process);
     if (process.isAlive()) {
       stdin.println("QUIT");
       try {
