@@ -77,6 +77,8 @@ public final class LoadGenerator {
   static final LongAdder BYTES = new LongAdder();
   static final LongAdder RESPONSES = new LongAdder();
   static volatile Marker marker;
+  /** Set by the first ARM: from then on assignments of services not being watched for are not parsed. */
+  static volatile boolean lean;
 
   private LoadGenerator() {}
 
@@ -139,6 +141,7 @@ public final class LoadGenerator {
             }
           }
           marker = next;
+          lean = true;
           System.out.println("ARMED " + next.id() + " " + affected);
         }
         case "WAIT" -> {
@@ -366,15 +369,20 @@ public final class LoadGenerator {
             subscribe(EDS, new TreeSet<>(clusters.keySet()));
           }
           case EDS -> {
-            if (whole) {
-              endpointCounts.clear();
-              markerClusters.clear();
-            }
             removed.forEach(endpointCounts::remove);
             removed.forEach(markerClusters::remove);
+            Set<String> seen = new HashSet<>();
             for (Map.Entry<String, Any> entry : resources.entrySet()) {
+              // Once changes are being timed, only the changed service's assignments (and new ones) are parsed
+              // whole: a SotW Envoy-style stream receives every assignment of the fleet with each change.
+              String name = lean ? clusterNameOf(entry.getValue().getValue()) : null;
+              seen.add(name);
+              if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))) {
+                continue;
+              }
               ClusterLoadAssignment assignment = entry.getValue().unpack(ClusterLoadAssignment.class);
-              String name = assignment.getClusterName();
+              name = assignment.getClusterName();
+              seen.add(name);
               int count = 0;
               boolean holdsMarker = false;
               for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
@@ -393,6 +401,10 @@ public final class LoadGenerator {
               } else {
                 markerClusters.remove(name);
               }
+            }
+            if (whole) {
+              endpointCounts.keySet().retainAll(seen);
+              markerClusters.retainAll(seen);
             }
             if (affected && armed != null && doneAt.get() == 0
                 && (armed.add() ? !markerClusters.isEmpty() : markerClusters.isEmpty())) {
@@ -459,6 +471,25 @@ public final class LoadGenerator {
         nodeSent = true;
       }
       sotw.onNext(request.build());
+    }
+
+    /** Field 1 (cluster_name) of a serialized ClusterLoadAssignment, without parsing the rest. */
+    private static String clusterNameOf(com.google.protobuf.ByteString bytes) throws InvalidProtocolBufferException {
+      try {
+        com.google.protobuf.CodedInputStream in = bytes.newCodedInput();
+        int tag;
+        while ((tag = in.readTag()) != 0) {
+          if (tag == ((1 << 3) | 2)) {
+            return in.readStringRequireUtf8();
+          }
+          in.skipField(tag);
+        }
+        return "";
+      } catch (InvalidProtocolBufferException e) {
+        throw e;
+      } catch (java.io.IOException e) {
+        throw new InvalidProtocolBufferException(e);
+      }
     }
 
     private static String nameOf(String type, Any any) {
