@@ -138,13 +138,14 @@ public final class ScaleHarness {
 
       double cpu0 = cp.cpuSeconds();
       long t0 = System.nanoTime();
-      AtomicReferenceArray<String> leases = registerFleet(async);
+      AtomicReferenceArray<String> leases = new AtomicReferenceArray<>(fleet.endpoints());
+      ScheduledExecutorService keepAlives = keepAlives(async, leases); // renewing while the rest register
+      registerFleet(async, leases);
       double regSeconds = (System.nanoTime() - t0) / 1e9;
       v.put("registrations/s", fleet.endpoints() / regSeconds);
       v.put("CPU ms per registration", (cp.cpuSeconds() - cpu0) * 1000 / fleet.endpoints());
       log(String.format(Locale.ROOT, "protomatch: %d endpoints registered in %.1f s", fleet.endpoints(), regSeconds));
 
-      ScheduledExecutorService keepAlives = keepAlives(async, leases);
       try (ChildProcess lg = startLoadGenerator(xds)) {
         awaitReady(lg);
         measure(cp, lg, v, (j, add, service, host) -> {
@@ -173,8 +174,8 @@ public final class ScaleHarness {
         .setTtl(com.google.protobuf.Duration.newBuilder().setSeconds(ttl)).build();
   }
 
-  private AtomicReferenceArray<String> registerFleet(RegistrationGrpc.RegistrationStub async) throws Exception {
-    AtomicReferenceArray<String> leases = new AtomicReferenceArray<>(fleet.endpoints());
+  private void registerFleet(RegistrationGrpc.RegistrationStub async, AtomicReferenceArray<String> leases)
+      throws Exception {
     Semaphore inFlight = new Semaphore(64);
     AtomicInteger failures = new AtomicInteger();
     for (int e = 0; e < fleet.endpoints(); e++) {
@@ -204,7 +205,6 @@ public final class ScaleHarness {
     if (failures.get() > 0) {
       throw new IllegalStateException(failures.get() + " registrations failed");
     }
-    return leases;
   }
 
   /** Renews every lease once per third of the TTL, spread evenly over that time in 100 ms slices. */
@@ -230,6 +230,9 @@ public final class ScaleHarness {
     timer.scheduleAtFixedRate(() -> {
       int s = slice.getAndIncrement() % slices;
       for (int e = s; e < leases.length(); e += slices) {
+        if (leases.get(e) == null) {
+          continue;
+        }
         async.keepAlive(KeepAliveRequest.newBuilder().setLeaseId(leases.get(e)).build(), ignore);
       }
     }, 100, 100, TimeUnit.MILLISECONDS);
