@@ -1,5 +1,6 @@
 package dev.protomatch.registry;
 
+import dev.protomatch.util.Listeners;
 import dev.protomatch.registry.EtcdRecords.Probe;
 import dev.protomatch.registry.EtcdRecords.Registration;
 import io.etcd.jetcd.ByteSequence;
@@ -44,7 +45,6 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -167,7 +167,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
   private final Options options;
   private final String prefix;
   private final ScheduledExecutorService scheduler;
-  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<Void> listeners = new Listeners<>("registry change");
   private final AtomicBoolean notifyQueued = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -906,13 +906,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     if (notifyQueued.compareAndSet(false, true)) {
       execute(() -> {
         notifyQueued.set(false);
-        for (Runnable listener : listeners) {
-          try {
-            listener.run();
-          } catch (RuntimeException e) {
-            log.error("registry listener failed", e);
-          }
-        }
+        listeners.signal();
       });
     }
   }

@@ -1,5 +1,6 @@
 package dev.protomatch.registry;
 
+import dev.protomatch.util.Listeners;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -14,7 +15,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -50,7 +50,7 @@ public final class ProbeLeadership implements AutoCloseable {
   private final Duration timeout;
   private final EtcdTarget target;
   private final ScheduledExecutorService scheduler;
-  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private final Listeners<Void> listeners = new Listeners<>("probe leadership change");
   private volatile boolean leader;
   private volatile Optional<String> holder = Optional.empty();
   private volatile boolean closed;
@@ -156,13 +156,7 @@ public final class ProbeLeadership implements AutoCloseable {
     }
     leader = nowLeader;
     log.info("probe leadership: {} {} probing", replicaId, nowLeader ? "starts" : "stops");
-    for (Runnable listener : listeners) {
-      try {
-        listener.run();
-      } catch (RuntimeException e) {
-        log.error("probe leadership listener failed", e);
-      }
-    }
+    listeners.signal();
   }
 
   private <T> T await(CompletableFuture<T> future) {
