@@ -96,11 +96,20 @@ import org.slf4j.LoggerFactory;
  * it. Mutations wait (within their timeout) until the watch has applied their own write, so a caller reads
  * its writes in {@link #state()}.
  *
+ * <p><b>Progress notifications are not trusted with events.</b> etcd releases without the fix of
+ * etcd-io/etcd#15220 (Debian's 3.4.23 among them) answer a requested progress notification with their current
+ * revision even while the watch still has events to send, so a watch resumed behind the head is overtaken by
+ * it. Events are therefore deduplicated and a watch resumed against the revision of the last <em>event</em>
+ * (or full read) applied, never against a progress notification; a late event is applied whatever
+ * {@link #appliedRevision()} said. On such an etcd, {@link #appliedRevision()} can run ahead of the cache for
+ * as long as the watch catches up; mutations whose write puts or deletes a key under the prefix wait for
+ * that write's own event, not for a progress notification.
+ *
  * <p><b>etcd trouble.</b> Each mutation has one deadline ({@link Options#timeout()}); when etcd does not
  * answer in time, or fails otherwise than with "lease not found", it throws
  * {@link RegistryUnavailableException}. A write that timed out may still land in etcd later; the caller's
  * retry (a re-registration) then replaces it. The cache stays as last applied, never emptied. A failed watch
- * resumes from the last applied revision; if etcd compacted that revision away, the registry reads
+ * resumes after the last event applied; if etcd compacted that revision away, the registry reads
  * everything again and replaces the cache in one step (one listener call). {@link #health()} says whether
  * the watch is established and the last etcd call succeeded, and the last error.
  *
@@ -176,6 +185,9 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
   private Cache cache = new Cache();
   private final Map<EndpointAddress, StaticEndpoint> statics = new HashMap<>();
   private long changeRevision;
+  /** Every event under the prefix up to this revision is in the cache (a full read counts). */
+  private long eventRevision;
+  /** {@link #eventRevision} or a later revision a progress notification reported. */
   private long appliedRevision;
   private long staticChanges;
   private long resyncs;
@@ -248,6 +260,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     synchronized (lock) {
       cache = loaded.cache();
       changeRevision = loaded.revision();
+      eventRevision = loaded.revision();
       appliedRevision = loaded.revision();
     }
     log.info("etcd registry at {} read {} registration(s), {} probe record(s) at revision {}", target.describe(),
@@ -301,11 +314,11 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
           continue; // another replica wrote this address meanwhile: read again
         }
         written = true;
-        long revision = txn.getHeader().getRevision();
+        awaitEvent(txn.getHeader().getRevision(), deadline);
         if (previous.isPresent() && previous.get().leaseId() != leaseId) {
-          revision = Math.max(revision, revokeReplaced(previous.get().leaseId(), deadline));
+          // Deletes the old probe record if it stayed on that lease: a stale generation, so no need to wait.
+          revokeReplaced(previous.get().leaseId(), deadline);
         }
-        awaitApplied(revision, deadline);
         return new Lease(Long.toHexString(leaseId), granted, now.plus(granted));
       }
       throw unavailable(what, "the record kept changing under " + MAX_TXN_ATTEMPTS + " attempts");
@@ -345,10 +358,19 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       return false;
     }
     long deadline = deadline();
+    boolean holdsKey;
+    synchronized (lock) {
+      holdsKey = cache.keyByLease.containsKey(id.getAsLong());
+    }
     try {
       LeaseRevokeResponse revoked =
           call("deregister lease " + leaseId, deadline, client.getLeaseClient().revoke(id.getAsLong()));
-      awaitApplied(revoked.getHeader().getRevision(), deadline);
+      long revision = revoked.getHeader().getRevision();
+      if (holdsKey) {
+        awaitEvent(revision, deadline); // the deletion of its registration key
+      } else {
+        awaitApplied(revision, deadline); // maybe deleted nothing under the prefix: no event to wait for
+      }
       return true;
     } catch (LeaseNotFound e) {
       return false;
@@ -418,7 +440,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
           .If(new Cmp(registrationKey, Cmp.Op.EQUAL, CmpTarget.version(0)))
           .Then(Op.put(probeKey, value, PutOption.DEFAULT)).commit());
       if (txn.isSucceeded()) {
-        awaitApplied(txn.getHeader().getRevision(), deadline);
+        awaitEvent(txn.getHeader().getRevision(), deadline);
       }
       return;
     }
@@ -444,7 +466,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
           .If(new Cmp(registrationKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
           .Then(Op.put(probeKey, value, PutOption.builder().withLeaseId(leaseId).build())).commit());
       if (txn.isSucceeded()) {
-        awaitApplied(txn.getHeader().getRevision(), deadline);
+        awaitEvent(txn.getHeader().getRevision(), deadline);
         return true;
       }
       // The registration changed since the cache saw it: still the same generation (same claims re-registered)?
@@ -510,7 +532,10 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
   // ---------------------------------------------------------------------------------------------
   // Beyond the interface
 
-  /** The etcd revision up to which every change under the prefix is applied to {@link #state()}. */
+  /**
+   * The etcd revision up to which every change under the prefix is applied to {@link #state()}, as far as
+   * etcd's progress notifications can be trusted (see the class doc for the etcd releases that run them ahead).
+   */
   public long appliedRevision() {
     synchronized (lock) {
       return appliedRevision;
@@ -589,7 +614,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     long from;
     long session;
     synchronized (lock) {
-      from = appliedRevision + 1;
+      from = eventRevision + 1;
       session = ++watchSession;
     }
     closeWatcher();
@@ -618,6 +643,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       cache = loaded.cache();
       resyncs++;
       changeRevision = Math.max(changeRevision, loaded.revision());
+      eventRevision = Math.max(eventRevision, loaded.revision());
       appliedRevision = Math.max(appliedRevision, loaded.revision());
       lock.notifyAll();
     }
@@ -691,7 +717,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       recovered = lastError != null && !watching;
       watching = true;
       lastCallFailed = false;
-      from = appliedRevision + 1;
+      from = eventRevision + 1;
     }
     execute(() -> backoffMillis = FIRST_BACKOFF_MILLIS);
     if (recovered) {
@@ -720,10 +746,10 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
         return;
       }
       watching = true;
-      long applied = appliedRevision;
+      long applied = eventRevision;
       for (WatchEvent event : events) {
         KeyValue kv = event.getKeyValue();
-        if (kv.getModRevision() <= appliedRevision) {
+        if (kv.getModRevision() <= eventRevision) {
           continue; // already applied (a resumed watch may repeat a revision)
         }
         applied = Math.max(applied, kv.getModRevision());
@@ -731,10 +757,15 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
         boolean deleted = event.getEventType() == WatchEvent.EventType.DELETE;
         changed |= cache.apply(key, deleted ? null : kv);
       }
-      if (applied > appliedRevision) {
-        appliedRevision = applied;
+      if (applied > eventRevision) {
+        if (applied <= appliedRevision) {
+          log.debug("etcd event at revision {} arrived after a progress notification for {}", applied,
+              appliedRevision);
+        }
+        eventRevision = applied;
+        appliedRevision = Math.max(appliedRevision, applied);
         if (changed) {
-          changeRevision = applied;
+          changeRevision = Math.max(changeRevision, applied);
         }
         lock.notifyAll();
       }
@@ -806,17 +837,23 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     return live.getKeys().stream().anyMatch(key -> key.toString(StandardCharsets.UTF_8).startsWith(registrations));
   }
 
-  /** Revokes the lease a re-registration replaced; returns the revision it made, 0 if it failed. */
-  private long revokeReplaced(long leaseId, long deadline) {
+  /** Revokes the lease a re-registration replaced (best effort: it expires by itself). */
+  private void revokeReplaced(long leaseId, long deadline) {
     try {
-      return call("revoke replaced lease " + Long.toHexString(leaseId), deadline,
-          client.getLeaseClient().revoke(leaseId)).getHeader().getRevision();
+      call("revoke replaced lease " + Long.toHexString(leaseId), deadline, client.getLeaseClient().revoke(leaseId));
     } catch (LeaseNotFound e) {
-      return 0;
+      // already gone
     } catch (RegistryUnavailableException e) {
       log.warn("{} (it holds no key any more and expires by itself)", e.getMessage());
-      return 0;
     }
+  }
+
+  /**
+   * Waits (at most until {@code deadline}) until the watch has applied the event of a write at {@code revision}
+   * that put or deleted a key under the prefix.
+   */
+  private void awaitEvent(long revision, long deadline) {
+    awaitRevision(revision, deadline, false);
   }
 
   /**
@@ -825,19 +862,23 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
    * reaches only with a progress notification: one is requested if the wait lasts.
    */
   private void awaitApplied(long revision, long deadline) {
+    awaitRevision(revision, deadline, true);
+  }
+
+  private void awaitRevision(long revision, long deadline, boolean progressCounts) {
     long askProgressAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
-    boolean askedProgress = false;
+    boolean askedProgress = !progressCounts;
     while (true) {
       synchronized (lock) {
-        if (appliedRevision >= revision) {
+        if ((progressCounts ? appliedRevision : eventRevision) >= revision) {
           return;
         }
         long now = System.nanoTime();
         long until = askedProgress ? deadline : Math.min(deadline, askProgressAt);
         long waitMillis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(until - now));
         if (now >= deadline) {
-          log.debug("etcd revision {} written but not yet seen by the watch (applied {})", revision,
-              appliedRevision);
+          log.debug("etcd revision {} written but not yet seen by the watch (events applied to {})", revision,
+              eventRevision);
           return;
         }
         try {
