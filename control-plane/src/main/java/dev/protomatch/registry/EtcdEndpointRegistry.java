@@ -133,8 +133,6 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
 
   private static final String REGISTRATIONS = "registrations/";
   private static final String PROBES = "probes/";
-  private static final long FIRST_BACKOFF_MILLIS = 250;
-  private static final long MAX_BACKOFF_MILLIS = 5_000;
   private static final int MAX_TXN_ATTEMPTS = 5;
 
   /**
@@ -198,7 +196,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
   private String lastError;
   // Touched only on the scheduler thread (volatile for close()).
   private volatile Watch.Watcher watcher;
-  private long backoffMillis = FIRST_BACKOFF_MILLIS;
+  private final Backoff backoff = new Backoff();
 
   private EtcdEndpointRegistry(EtcdTarget target, Client client, Options options, Clock clock) {
     this.target = target;
@@ -636,7 +634,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       loaded = load(deadline(), "resync");
     } catch (RuntimeException e) {
       log.warn("etcd registry resync failed, retrying: {}", e.getMessage());
-      scheduler.schedule(this::resync, nextBackoff(), TimeUnit.MILLISECONDS);
+      scheduler.schedule(this::resync, backoff.next(), TimeUnit.MILLISECONDS);
       return;
     }
     synchronized (lock) {
@@ -669,12 +667,6 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     if (old != null) {
       old.close();
     }
-  }
-
-  private long nextBackoff() {
-    long wait = backoffMillis;
-    backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
-    return wait;
   }
 
   /** Watch callbacks of one watch; callbacks of a replaced watch are ignored. */
@@ -719,7 +711,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       lastCallFailed = false;
       from = eventRevision + 1;
     }
-    execute(() -> backoffMillis = FIRST_BACKOFF_MILLIS);
+    execute(backoff::reset);
     if (recovered) {
       log.info("etcd registry watching {} again from revision {}", target.describe(), from);
     }
@@ -802,7 +794,7 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       if (compacted) {
         resync();
       } else {
-        scheduler.schedule(this::restartWatch, nextBackoff(), TimeUnit.MILLISECONDS);
+        scheduler.schedule(this::restartWatch, backoff.next(), TimeUnit.MILLISECONDS);
       }
     });
   }

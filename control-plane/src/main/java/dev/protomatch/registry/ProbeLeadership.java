@@ -14,12 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +43,6 @@ public final class ProbeLeadership implements AutoCloseable {
   private final ByteSequence key;
   private final String replicaId;
   private final ByteSequence me;
-  private final long ttlSeconds;
   private final Duration timeout;
   private final EtcdTarget target;
   private final ScheduledExecutorService scheduler;
@@ -54,7 +50,7 @@ public final class ProbeLeadership implements AutoCloseable {
   private volatile boolean leader;
   private volatile Optional<String> holder = Optional.empty();
   private volatile boolean closed;
-  private long leaseId; // scheduler thread only; 0 when none
+  private final OwnedLease lease; // scheduler thread only (and close(), after the scheduler stopped)
 
   private ProbeLeadership(
       Client client, String key, String replicaId, Duration ttl, Duration timeout, EtcdTarget target) {
@@ -65,7 +61,7 @@ public final class ProbeLeadership implements AutoCloseable {
     this.key = ByteSequence.from(key, StandardCharsets.UTF_8);
     this.replicaId = replicaId;
     this.me = ByteSequence.from(replicaId, StandardCharsets.UTF_8);
-    this.ttlSeconds = Math.max(1, ttl.toSeconds());
+    this.lease = new OwnedLease(client, ttl, timeout);
     this.timeout = timeout;
     this.target = target;
     this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -78,8 +74,8 @@ public final class ProbeLeadership implements AutoCloseable {
   static ProbeLeadership start(
       Client client, String key, String replicaId, Duration ttl, Duration timeout, EtcdTarget target) {
     ProbeLeadership leadership = new ProbeLeadership(client, key, replicaId, ttl, timeout, target);
-    long every = Math.max(200, TimeUnit.SECONDS.toMillis(leadership.ttlSeconds) / 3);
-    leadership.scheduler.scheduleWithFixedDelay(leadership::tick, 0, every, TimeUnit.MILLISECONDS);
+    leadership.scheduler.scheduleWithFixedDelay(
+        leadership::tick, 0, leadership.lease.renewEveryMillis(), TimeUnit.MILLISECONDS);
     return leadership;
   }
 
@@ -107,17 +103,13 @@ public final class ProbeLeadership implements AutoCloseable {
       return;
     }
     try {
-      if (leaseId != 0 && !renewed()) {
-        leaseId = 0; // etcd forgot our lease: whatever key it held is gone
-      }
-      if (leaseId == 0) {
-        leaseId = await(client.getLeaseClient().grant(ttlSeconds)).getID();
-      }
-      TxnResponse txn = await(client.getKVClient().txn()
+      lease.renew(); // false if etcd forgot it: the key it held is gone, a new lease competes below
+      long leaseId = lease.acquire();
+      TxnResponse txn = OwnedLease.await(client.getKVClient().txn()
           .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.version(0)))
           .Then(Op.put(key, me, PutOption.builder().withLeaseId(leaseId).build()))
           .Else(Op.get(key, GetOption.DEFAULT))
-          .commit());
+          .commit(), timeout);
       if (txn.isSucceeded()) {
         update(true, Optional.of(replicaId));
         return;
@@ -138,17 +130,6 @@ public final class ProbeLeadership implements AutoCloseable {
     }
   }
 
-  private boolean renewed() {
-    try {
-      return await(client.getLeaseClient().keepAliveOnce(leaseId)).getTTL() > 0;
-    } catch (IllegalStateException e) {
-      if (String.valueOf(e.getMessage()).contains("lease not found")) {
-        return false;
-      }
-      throw e;
-    }
-  }
-
   private void update(boolean nowLeader, Optional<String> nowHolder) {
     holder = nowHolder;
     if (leader == nowLeader) {
@@ -157,20 +138,6 @@ public final class ProbeLeadership implements AutoCloseable {
     leader = nowLeader;
     log.info("probe leadership: {} {} probing", replicaId, nowLeader ? "starts" : "stops");
     listeners.signal();
-  }
-
-  private <T> T await(CompletableFuture<T> future) {
-    try {
-      return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      throw new IllegalStateException("no answer within " + timeout.toMillis() + " ms");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
-    } catch (ExecutionException e) {
-      throw new IllegalStateException(String.valueOf(e.getCause().getMessage()), e.getCause());
-    }
   }
 
   /** Stops competing and revokes this replica's lease, so another replica takes the job at once. */
@@ -186,20 +153,9 @@ public final class ProbeLeadership implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    long held = leaseId;
-    if (held != 0) {
-      try {
-        client.getLeaseClient().revoke(held).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException e) {
-        log.warn("probe leadership: could not revoke lease on close ({}); it expires after its TTL",
-            e.getCause().getMessage());
-      } catch (TimeoutException e) {
-        log.warn("probe leadership: etcd did not answer the lease revocation on close within {} ms; the lease "
-            + "expires after its TTL", timeout.toMillis());
-      }
-    }
+    lease.revoke().ifPresent(why ->
+        log.warn("probe leadership: could not revoke its lease on close ({}); it expires after {} s", why,
+            lease.ttlSeconds()));
     leader = false;
   }
 }

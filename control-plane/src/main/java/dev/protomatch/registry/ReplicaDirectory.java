@@ -19,12 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,15 +57,12 @@ import org.slf4j.LoggerFactory;
 public final class ReplicaDirectory implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaDirectory.class);
   static final String REPLICAS = "replicas/";
-  private static final long FIRST_BACKOFF_MILLIS = 250;
-  private static final long MAX_BACKOFF_MILLIS = 5_000;
 
   private final Client client;
   private final String replicasPrefix;
   private final String replicaId;
   private final ByteSequence myKey;
   private final Supplier<ReplicaRecord> self;
-  private final long ttlSeconds;
   private final Duration timeout;
   private final EtcdTarget target;
   private final ScheduledExecutorService scheduler;
@@ -75,9 +70,9 @@ public final class ReplicaDirectory implements AutoCloseable {
   private volatile List<ReplicaRecord> peers = List.of();
   private volatile int mismatches;
 
-  // Scheduler thread only from here on.
-  private long leaseId; // 0 when none
-  private ReplicaRecord written; // what etcd holds under myKey on leaseId; null when not (yet) written
+  // Scheduler thread only from here on (and close(), after the scheduler stopped).
+  private final OwnedLease lease;
+  private ReplicaRecord written; // what etcd holds under myKey on the lease; null when not (yet) written
   private boolean failing;
   private final Map<String, ReplicaRecord> byKey = new HashMap<>();
   private final Set<String> undecodable = new HashSet<>();
@@ -85,7 +80,7 @@ public final class ReplicaDirectory implements AutoCloseable {
   private boolean duplicateWarned;
   private long watchSession;
   private Watch.Watcher watcher;
-  private long backoffMillis = FIRST_BACKOFF_MILLIS;
+  private final Backoff backoff = new Backoff();
 
   /** A peer that runs another policy: its id and the digest it runs. */
   private record Mismatch(String peer, String policySha256) {}
@@ -97,7 +92,7 @@ public final class ReplicaDirectory implements AutoCloseable {
     this.self = self;
     this.replicaId = self.get().id();
     this.myKey = bytes(replicasPrefix + replicaId);
-    this.ttlSeconds = Math.max(1, ttl.toSeconds());
+    this.lease = new OwnedLease(client, ttl, timeout);
     this.timeout = timeout;
     this.target = target;
     this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
@@ -111,8 +106,8 @@ public final class ReplicaDirectory implements AutoCloseable {
   static ReplicaDirectory start(Client client, String prefix, Supplier<ReplicaRecord> self, Duration ttl,
                                 Duration timeout, EtcdTarget target) {
     ReplicaDirectory directory = new ReplicaDirectory(client, prefix, self, ttl, timeout, target);
-    long every = Math.max(200, TimeUnit.SECONDS.toMillis(directory.ttlSeconds) / 3);
-    directory.scheduler.scheduleWithFixedDelay(directory::keepAlive, 0, every, TimeUnit.MILLISECONDS);
+    directory.scheduler.scheduleWithFixedDelay(
+        directory::keepAlive, 0, directory.lease.renewEveryMillis(), TimeUnit.MILLISECONDS);
     directory.execute(directory::load);
     return directory;
   }
@@ -147,9 +142,8 @@ public final class ReplicaDirectory implements AutoCloseable {
       return;
     }
     try {
-      if (leaseId != 0 && !renewed()) {
+      if (!lease.renew()) {
         log.info("replica directory: etcd forgot the lease of {}; writing its record again", replicaId);
-        leaseId = 0;
         written = null;
       }
       publish();
@@ -164,10 +158,10 @@ public final class ReplicaDirectory implements AutoCloseable {
       return;
     }
     try {
-      if (leaseId == 0) {
-        leaseId = await(client.getLeaseClient().grant(ttlSeconds)).getID();
+      if (!lease.held()) {
         written = null;
       }
+      long leaseId = lease.acquire();
       ReplicaRecord now = self.get();
       if (!now.equals(written)) {
         await(client.getKVClient().put(myKey, ByteSequence.from(now.encode()),
@@ -180,17 +174,6 @@ public final class ReplicaDirectory implements AutoCloseable {
       }
     } catch (RuntimeException e) {
       trouble(e);
-    }
-  }
-
-  private boolean renewed() {
-    try {
-      return await(client.getLeaseClient().keepAliveOnce(leaseId)).getTTL() > 0;
-    } catch (IllegalStateException e) {
-      if (String.valueOf(e.getMessage()).contains("lease not found")) {
-        return false;
-      }
-      throw e;
     }
   }
 
@@ -218,7 +201,7 @@ public final class ReplicaDirectory implements AutoCloseable {
       all = await(client.getKVClient().get(bytes(replicasPrefix), GetOption.builder().isPrefix(true).build()));
     } catch (RuntimeException e) {
       log.debug("replica directory: reading the replicas failed ({}); retrying", e.getMessage());
-      scheduler.schedule(this::load, nextBackoff(), TimeUnit.MILLISECONDS);
+      scheduler.schedule(this::load, backoff.next(), TimeUnit.MILLISECONDS);
       return;
     }
     byKey.clear();
@@ -230,7 +213,7 @@ public final class ReplicaDirectory implements AutoCloseable {
     try {
       watcher = client.getWatchClient().watch(bytes(replicasPrefix), WatchOption.builder().isPrefix(true)
           .withRevision(all.getHeader().getRevision() + 1).build(), new SessionListener(session));
-      backoffMillis = FIRST_BACKOFF_MILLIS;
+      backoff.reset();
     } catch (RuntimeException e) {
       failed(session, e);
     }
@@ -260,7 +243,7 @@ public final class ReplicaDirectory implements AutoCloseable {
   /** A record read or watched; {@code watched}: a write seen as it happened (not a leftover of a previous run). */
   private void put(KeyValue kv, boolean watched) {
     if (kv.getKey().equals(myKey)) {
-      if (watched && kv.getLease() != leaseId && !duplicateWarned) {
+      if (watched && kv.getLease() != lease.id() && !duplicateWarned) {
         duplicateWarned = true;
         log.warn("replica directory: another replica writes {} in etcd: replica ids must be unique (--replica-id)",
             key(kv));
@@ -346,7 +329,7 @@ public final class ReplicaDirectory implements AutoCloseable {
     watchSession++;
     log.debug("replica directory: watch failed ({}); reading the replicas again", error.getMessage());
     closeWatcher();
-    scheduler.schedule(this::load, nextBackoff(), TimeUnit.MILLISECONDS);
+    scheduler.schedule(this::load, backoff.next(), TimeUnit.MILLISECONDS);
   }
 
   private void closeWatcher() {
@@ -357,26 +340,10 @@ public final class ReplicaDirectory implements AutoCloseable {
     }
   }
 
-  private long nextBackoff() {
-    long wait = backoffMillis;
-    backoffMillis = Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
-    return wait;
-  }
-
   // ---------------------------------------------------------------------------------------------
 
   private <T> T await(CompletableFuture<T> future) {
-    try {
-      return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      throw new IllegalStateException("no answer within " + timeout.toMillis() + " ms");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
-    } catch (ExecutionException e) {
-      throw new IllegalStateException(String.valueOf(e.getCause().getMessage()), e.getCause());
-    }
+    return OwnedLease.await(future, timeout);
   }
 
   private void execute(Runnable task) {
@@ -409,20 +376,9 @@ public final class ReplicaDirectory implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     closeWatcher();
-    long held = leaseId;
-    if (held != 0) {
-      try {
-        client.getLeaseClient().revoke(held).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (ExecutionException e) {
-        log.warn("replica directory: could not revoke the lease of {} on close ({}); its record expires after {} s",
-            replicaId, e.getCause().getMessage(), ttlSeconds);
-      } catch (TimeoutException e) {
-        log.warn("replica directory: etcd did not answer the lease revocation of {} on close within {} ms; its "
-            + "record expires after {} s", replicaId, timeout.toMillis(), ttlSeconds);
-      }
-    }
+    lease.revoke().ifPresent(why -> log.warn(
+        "replica directory: could not revoke the lease of {} on close ({}); its record expires after {} s",
+        replicaId, why, lease.ttlSeconds()));
     peers = List.of();
     mismatches = 0;
   }
