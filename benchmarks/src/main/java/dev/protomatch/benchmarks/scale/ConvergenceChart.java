@@ -16,21 +16,35 @@ import javax.imageio.ImageIO;
 /**
  * Renders the scale harness's CSV as a PNG: one line per control plane of a metric (default
  * {@code convergence p99 ms (all)}) against the number of streams, taking the last row of each
- * (control plane, streams) pair. Runs headless.
+ * (control plane, streams) pair, of one fleet size if a number of endpoints is given (else of all rows). Runs
+ * headless. {@code ScaleHarness --sweep} calls it on the CSV it wrote.
  *
  * <pre>java -Djava.awt.headless=true -cp benchmarks/target/benchmarks.jar \
- *     dev.protomatch.benchmarks.scale.ConvergenceChart benchmarks/target/scale/scale.csv docs/convergence.png</pre>
+ *     dev.protomatch.benchmarks.scale.ConvergenceChart benchmarks/target/scale/scale.csv docs/convergence.png \
+ *     ["convergence p99 ms (all)" [endpoints]]</pre>
  */
 public final class ConvergenceChart {
   private ConvergenceChart() {}
 
   public static void main(String[] args) throws Exception {
-    String metric = args.length > 2 ? args[2] : "convergence p99 ms (all)";
+    if (args.length < 2) {
+      System.err.println("usage: ConvergenceChart <scale.csv> <chart.png> [metric [endpoints]]");
+      System.exit(2);
+    }
+    render(Path.of(args[0]), Path.of(args[1]), args.length > 2 ? args[2] : "convergence p99 ms (all)",
+        args.length > 3 ? Integer.parseInt(args[3]) : null);
+    System.out.println("wrote " + args[1]);
+  }
+
+  /** Writes the chart of {@code metric} in {@code csv} to {@code png}; {@code endpoints}: only that fleet size. */
+  static void render(Path csv, Path png, String metric, Integer endpoints) throws java.io.IOException {
+    System.setProperty("java.awt.headless", "true");
     Map<String, TreeMap<Integer, Double>> series = new TreeMap<>();
-    List<String> lines = Files.readAllLines(Path.of(args[0]));
+    List<String> lines = Files.readAllLines(csv);
     for (String line : lines.subList(1, lines.size())) {
       String[] f = line.split(",");
-      if (f.length == 7 && f[5].equals(metric) && !f[6].equals("-")) {
+      if (f.length == 7 && f[5].equals(metric) && !f[6].equals("-")
+          && (endpoints == null || f[0].equals(String.valueOf(endpoints)))) {
         series.computeIfAbsent(f[4], k -> new TreeMap<>()).put(Integer.parseInt(f[2]), Double.parseDouble(f[6]));
       }
     }
@@ -87,7 +101,6 @@ public final class ConvergenceChart {
     g.setColor(Color.BLACK);
     g.drawString("streams", width / 2, height - 18);
     g.dispose();
-    ImageIO.write(image, "png", Path.of(args[1]).toFile());
-    System.out.println("wrote " + args[1]);
+    ImageIO.write(image, "png", png.toFile());
   }
 }

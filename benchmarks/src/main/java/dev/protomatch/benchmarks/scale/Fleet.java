@@ -14,8 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code svc-<i>}, policy {@code expect: newest}), each in {@code builds} builds, build {@code k} serving
  * methods {@code M0..M<k+2>} (so every newer build adds a method). Endpoint {@code e} serves service
  * {@code e % services} in build {@code (e / services) % builds} at {@code 127.a.b.c:<port>}, where the
- * harness's {@link DarkFleet} answers every call, reflection included, with UNIMPLEMENTED. The marker endpoints
- * the harness adds and removes live at {@code 127.250.x.y:<port>}.
+ * harness's {@link DarkFleet} answers: every call with UNIMPLEMENTED for a registered fleet, reflection with the
+ * endpoint's build for an injected one. The marker endpoints the harness adds and removes live at
+ * {@code 127.250.x.y:<port>}.
  */
 public record Fleet(int endpoints, int services, int builds, int port) {
   private static final ConcurrentHashMap<Long, byte[]> SETS = new ConcurrentHashMap<>();
@@ -44,6 +45,19 @@ public record Fleet(int endpoints, int services, int builds, int port) {
 
   public static String host(int endpoint) {
     return "127." + (1 + endpoint / 65536) + "." + (endpoint / 256 % 256) + "." + (endpoint % 256);
+  }
+
+  /** The endpoint whose address is {@code address} ({@link #host}), or -1 if none of this fleet's is. */
+  public int endpointAt(java.net.SocketAddress address) {
+    if (!(address instanceof java.net.InetSocketAddress inet) || inet.getAddress() == null) {
+      return -1;
+    }
+    byte[] ip = inet.getAddress().getAddress();
+    if (ip.length != 4 || ip[0] != 127) {
+      return -1;
+    }
+    int endpoint = ((ip[1] & 0xff) - 1) * 65536 + (ip[2] & 0xff) * 256 + (ip[3] & 0xff);
+    return endpoint >= 0 && endpoint < endpoints ? endpoint : -1;
   }
 
   public static String markerHost(int marker) {
@@ -103,12 +117,19 @@ public record Fleet(int endpoints, int services, int builds, int port) {
     return total;
   }
 
+  /** {@link #policyYaml(int, String, boolean)} without static endpoints: the fleet registers. */
+  public String policyYaml(int ttlSeconds, String probeInterval) {
+    return policyYaml(ttlSeconds, probeInterval, false);
+  }
+
   /**
    * The policy file: every service {@code expect: newest}, insecure registration, leases of {@code ttlSeconds},
    * probes every {@code probeInterval} with a 20 s timeout (on a saturated machine the default 2 s times out,
-   * and a timed-out endpoint is excluded until its next probe).
+   * and a timed-out endpoint is excluded until its next probe). With {@code staticEndpoints}, the whole fleet is
+   * declared in it (each service's {@code static-endpoints}: its endpoints' {@code host:port}), to be learned by
+   * probing instead of registering.
    */
-  public String policyYaml(int ttlSeconds, String probeInterval) {
+  public String policyYaml(int ttlSeconds, String probeInterval, boolean staticEndpoints) {
     StringBuilder yaml = new StringBuilder();
     yaml.append("settings:\n")
         .append("  lease:\n    default-ttl: ").append(ttlSeconds).append("s\n")
@@ -120,6 +141,12 @@ public record Fleet(int endpoints, int services, int builds, int port) {
     for (int i = 0; i < services; i++) {
       yaml.append("  - service: ").append(service(i)).append("\n    cluster: ").append(cluster(i))
           .append("\n    expect: newest\n");
+      if (staticEndpoints && i < endpoints) {
+        yaml.append("    static-endpoints:\n");
+        for (int e = i; e < endpoints; e += services) {
+          yaml.append("      - ").append(host(e)).append(':').append(port).append('\n');
+        }
+      }
     }
     return yaml.toString();
   }

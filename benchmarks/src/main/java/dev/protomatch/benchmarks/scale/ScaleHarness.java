@@ -43,15 +43,25 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * new endpoint of the newest build of a service, then deregister it), timing each from the registration call
  * until every stream watching the service has ACKed an assignment that reflects it.
  *
+ * <p>{@code --inject static} declares the fleet instead as {@code static-endpoints} in the policy (written over the
+ * running control plane's policy file, which it polls every second), learned by probing: {@link DarkFleet} then
+ * answers reflection per address with the endpoint's build. {@code --inject both} runs protomatch twice, the fleet
+ * registered, then injected ({@code protomatch static}); either way the table says how long until the routing
+ * decision held the whole fleet and what that cost in CPU. Changes are registrations in both.
+ *
  * <p>With {@code --bare} it runs the same load generator against {@link BareControlPlane} (java-control-plane
- * alone, fed the equivalent snapshots) and prints both columns with their ratio; {@code --bare-only} skips
- * protomatch. Each run appends its rows to {@code --csv} (default {@code benchmarks/target/scale.csv}).
+ * alone, fed the equivalent snapshots) and prints its column and the ratio of the first column to it;
+ * {@code --bare-only} skips protomatch. Each run appends its rows to {@code --csv} (default
+ * {@code benchmarks/target/scale/scale.csv}). {@code --sweep 100,500,1000,2000} runs all of that once per number
+ * of streams N (a tenth of them Envoy-style), appending to one CSV (default {@code <out>/sweep.csv}), then renders
+ * {@link ConvergenceChart}'s PNG of p99 convergence against N ({@code <out>/sweep.png}).
  *
  * <pre>java -cp benchmarks/target/benchmarks.jar dev.protomatch.benchmarks.scale.ScaleHarness \
  *     --endpoints 500 --services 50 --streams 100 --envoy 10 --changes 20 --bare</pre>
  */
 public final class ScaleHarness {
   private final Map<String, String> args;
+  private final DarkFleet dark;
   private final Fleet fleet;
   private final int streams;
   private final int envoy;
@@ -60,9 +70,16 @@ public final class ScaleHarness {
   private final int ttl;
   private final Path out;
 
-  private ScaleHarness(Map<String, String> args) {
+  private ScaleHarness(Map<String, String> args, DarkFleet dark) {
     this.args = args;
-    this.fleet = new Fleet(num("endpoints", 500), num("services", 50), num("builds", 2), num("port", 0));
+    this.dark = dark;
+    try {
+      this.fleet = new Fleet(num("endpoints", 500), num("services", 50), num("builds", 2), num("port", 0));
+    } catch (UsageException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
     this.streams = num("streams", 100);
     this.envoy = num("envoy", Math.max(1, streams / 10));
     this.changes = num("changes", 20);
@@ -74,33 +91,113 @@ public final class ScaleHarness {
   /** What one control plane measured. */
   record Result(String name, Map<String, Double> values, List<Double> all, List<Double> sotw, List<Double> delta) {}
 
+  /** One run at one size: what each control plane measured, the table's rows (one value per column), its text. */
+  record Run(int streams, List<Result> results, Map<String, double[]> table, String text) {}
+
+  /** A bad command line: one line saying what is wrong. */
+  static final class UsageException extends IllegalArgumentException {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+
   public static void main(String[] argv) throws Exception {
+    try {
+      run(parse(argv));
+    } catch (UsageException e) {
+      System.err.println("scale harness: " + e.getMessage());
+      System.exit(2);
+    }
+    System.exit(0);
+  }
+
+  static Map<String, String> parse(String... argv) {
     Map<String, String> args = new LinkedHashMap<>();
     for (int i = 0; i < argv.length; i++) {
       if (!argv[i].startsWith("--")) {
-        System.err.println("unexpected argument '" + argv[i] + "' (options are --name value or --flag)");
-        System.exit(2);
+        throw new UsageException("unexpected argument '" + argv[i] + "' (options are --name value or --flag)");
       }
       boolean flag = i + 1 >= argv.length || argv[i + 1].startsWith("--");
       args.put(argv[i].substring(2), flag ? "true" : argv[++i]);
     }
-    DarkFleet dark = DarkFleet.start(Integer.parseInt(args.getOrDefault("port", "0")));
-    args.put("port", String.valueOf(dark.port()));
-    ScaleHarness harness = new ScaleHarness(args);
+    return args;
+  }
+
+  /**
+   * Runs the harness as {@code args} say (once, or once per N of {@code --sweep}), prints each table and appends
+   * to the CSV; returns the runs. Stops every process it started, also when a run fails.
+   */
+  static List<Run> run(Map<String, String> given) throws Exception {
+    Map<String, String> args = new LinkedHashMap<>(given);
+    String inject = args.getOrDefault("inject", "register");
+    if (!List.of("register", "static", "both").contains(inject)) {
+      throw new UsageException("--inject '" + inject + "': expected register, static or both");
+    }
+    List<Integer> sweep = new ArrayList<>();
+    if (args.containsKey("sweep")) {
+      if (args.containsKey("streams") || args.containsKey("envoy")) {
+        throw new UsageException("--sweep sets --streams and --envoy (a tenth of each N); give neither");
+      }
+      for (String n : args.get("sweep").split(",")) {
+        try {
+          sweep.add(Integer.parseInt(n.trim()));
+        } catch (NumberFormatException e) {
+          sweep.add(-1);
+        }
+        if (sweep.get(sweep.size() - 1) < 1) {
+          throw new UsageException("--sweep '" + args.get("sweep") + "': expected positive whole numbers separated"
+              + " by commas, such as 100,500,1000,2000");
+        }
+      }
+    }
+    List<Run> runs = new ArrayList<>();
+    try (DarkFleet dark = DarkFleet.start(new ScaleHarness(args, null).num("port", 0))) {
+      args.put("port", String.valueOf(dark.port()));
+      if (sweep.isEmpty()) {
+        runs.add(new ScaleHarness(args, dark).runAll());
+        return runs;
+      }
+      Path out = Path.of(args.getOrDefault("out", "benchmarks/target/scale"));
+      args.putIfAbsent("csv", out.resolve("sweep.csv").toString());
+      for (int n : sweep) {
+        Map<String, String> size = new LinkedHashMap<>(args);
+        size.put("streams", String.valueOf(n));
+        size.put("envoy", String.valueOf(n / 10));
+        log("sweep: N = " + n);
+        runs.add(new ScaleHarness(size, dark).runAll());
+      }
+      Path png = out.resolve("sweep.png");
+      ConvergenceChart.render(Path.of(args.get("csv")), png, "convergence p99 ms (all)",
+          new ScaleHarness(args, null).fleet.endpoints());
+      log("sweep: chart of p99 convergence against N in " + png);
+      return runs;
+    }
+  }
+
+  private Run runAll() throws Exception {
+    String inject = args.getOrDefault("inject", "register");
     List<Result> results = new ArrayList<>();
     if (!args.containsKey("bare-only")) {
-      results.add(harness.runProtomatch());
+      if (!inject.equals("static")) {
+        results.add(runProtomatch(false));
+      }
+      if (!inject.equals("register")) {
+        results.add(runProtomatch(true));
+      }
     }
     if (args.containsKey("bare") || args.containsKey("bare-only")) {
-      results.add(harness.runBare());
+      results.add(runBare());
     }
-    harness.print(results);
-    dark.close();
-    System.exit(0);
+    return print(results);
   }
 
   private int num(String name, int fallback) {
-    return Integer.parseInt(args.getOrDefault(name, String.valueOf(fallback)));
+    String value = args.getOrDefault(name, String.valueOf(fallback));
+    try {
+      return Integer.parseInt(value);
+    } catch (NumberFormatException e) {
+      throw new UsageException("--" + name + " '" + value + "': expected a whole number");
+    }
   }
 
   /** {@code --cp-jvm "..."} for either control plane; {@code --jfr}: a JFR profile of it in {@code --out}. */
@@ -116,18 +213,24 @@ public final class ScaleHarness {
 
   // ---------------------------------------------------------------- protomatch
 
-  private Result runProtomatch() throws Exception {
+  /**
+   * protomatch with the fleet registered, or with {@code injected} declared as static endpoints: the control plane
+   * starts with the services alone, then the policy file is replaced by one that lists the fleet.
+   */
+  private Result runProtomatch(boolean injected) throws Exception {
+    String name = injected ? "protomatch static" : "protomatch";
+    String file = injected ? "protomatch-static" : "protomatch";
     int xds = freePort();
     int registrationPort = freePort();
     int admin = freePort();
     Files.createDirectories(out);
-    Path policy = Files.writeString(out.resolve("policy.yaml"),
-        fleet.policyYaml(ttl, args.getOrDefault("probe-interval", "1h")));
+    String probeInterval = args.getOrDefault("probe-interval", "1h");
+    Path policy = Files.writeString(out.resolve(file + "-policy.yaml"), fleet.policyYaml(ttl, probeInterval));
     Map<String, Double> v = new LinkedHashMap<>();
-    log("protomatch: starting the control plane (log: " + out.resolve("protomatch.log") + ")");
-    try (ChildProcess cp = ChildProcess.start("protomatch", jvm("cp-jvm", "protomatch"), "dev.protomatch.cli.Main",
+    log(name + ": starting the control plane (log: " + out.resolve(file + ".log") + ")");
+    try (ChildProcess cp = ChildProcess.start(name, jvm("cp-jvm", file), "dev.protomatch.cli.Main",
         List.of("serve", "--config", policy.toString(), "--xds-port", "" + xds, "--registration-port",
-            "" + registrationPort, "--admin-port", "" + admin, "--warmup-seconds", "0"), out.resolve("protomatch.log"))) {
+            "" + registrationPort, "--admin-port", "" + admin, "--warmup-seconds", "0"), out.resolve(file + ".log"))) {
       awaitHealthy(admin);
       awaitListening(registrationPort);
       awaitListening(xds);
@@ -138,13 +241,31 @@ public final class ScaleHarness {
 
       double cpu0 = cp.cpuSeconds();
       long t0 = System.nanoTime();
-      AtomicReferenceArray<String> leases = new AtomicReferenceArray<>(fleet.endpoints());
-      ScheduledExecutorService keepAlives = keepAlives(async, leases); // renewing while the rest register
-      registerFleet(async, leases);
-      double regSeconds = (System.nanoTime() - t0) / 1e9;
-      v.put("registrations/s", fleet.endpoints() / regSeconds);
-      v.put("CPU ms per registration", (cp.cpuSeconds() - cpu0) * 1000 / fleet.endpoints());
-      log(String.format(Locale.ROOT, "protomatch: %d endpoints registered in %.1f s", fleet.endpoints(), regSeconds));
+      ScheduledExecutorService keepAlives = null;
+      if (injected) {
+        dark.answerReflection(fleet);
+        long answers0 = dark.reflectionAnswers();
+        Path next = out.resolve(file + "-policy.yaml.next");
+        Files.writeString(next, fleet.policyYaml(ttl, probeInterval, true));
+        Files.move(next, policy, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        awaitHeld(admin, name);
+        log(name + ": the dark fleet answered " + (dark.reflectionAnswers() - answers0) + " reflection requests");
+      } else {
+        AtomicReferenceArray<String> leases = new AtomicReferenceArray<>(fleet.endpoints());
+        keepAlives = keepAlives(async, leases); // renewing while the rest register
+        registerFleet(async, leases);
+        double regSeconds = (System.nanoTime() - t0) / 1e9;
+        v.put("registrations/s", fleet.endpoints() / regSeconds);
+        v.put("CPU ms per registration", (cp.cpuSeconds() - cpu0) * 1000 / fleet.endpoints());
+        log(String.format(Locale.ROOT, "%s: %d endpoints registered in %.1f s", name, fleet.endpoints(), regSeconds));
+        awaitHeld(admin, name);
+      }
+      double heldSeconds = (System.nanoTime() - t0) / 1e9;
+      v.put("fleet held after s", heldSeconds);
+      v.put("CPU s until the fleet is held", cp.cpuSeconds() - cpu0);
+      log(String.format(Locale.ROOT, "%s: the routing decision includes all %d endpoints after %.1f s", name,
+          fleet.endpoints(), heldSeconds));
 
       try (ChildProcess lg = startLoadGenerator(xds)) {
         awaitReady(lg);
@@ -155,14 +276,46 @@ public final class ScaleHarness {
             blocking.deregister(DeregisterRequest.newBuilder().setLeaseId(markerLease).build());
           }
         }, admin);
-        Result result = finish("protomatch", cp, lg, v);
-        keepAlives.shutdownNow();
+        Result result = finish(name, cp, lg, v);
+        stop(keepAlives);
         channel.shutdownNow();
         return result;
       } finally {
-        keepAlives.shutdownNow();
+        stop(keepAlives);
+        dark.answerReflection(null);
       }
     }
+  }
+
+  private static void stop(ScheduledExecutorService keepAlives) {
+    if (keepAlives != null) {
+      keepAlives.shutdownNow();
+    }
+  }
+
+  /**
+   * Until protomatch's routing decision includes every fleet endpoint (the sum of {@code protomatch_endpoints}
+   * {@code state="included"} over services, scraped every 100 ms), or {@code --ready-timeout}.
+   */
+  private void awaitHeld(int admin, String name) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest scrape = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/metrics")).build();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(num("ready-timeout", 300));
+    long included = 0;
+    while (System.nanoTime() < deadline) {
+      included = 0;
+      for (String line : http.send(scrape, HttpResponse.BodyHandlers.ofString()).body().split("\n")) {
+        if (line.startsWith("protomatch_endpoints{") && line.contains("state=\"included\"")) {
+          included += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      if (included >= fleet.endpoints()) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException(name + ": the routing decision includes " + included + " of the fleet's "
+        + fleet.endpoints() + " endpoints after " + num("ready-timeout", 300) + " s");
   }
 
   private String markerLease;
@@ -462,7 +615,7 @@ public final class ScaleHarness {
 
   // ---------------------------------------------------------------- report
 
-  private void print(List<Result> results) throws IOException {
+  private Run print(List<Result> results) throws IOException {
     List<String> rows = new ArrayList<>();
     Map<String, double[]> table = new LinkedHashMap<>();
     for (int r = 0; r < results.size(); r++) {
@@ -479,23 +632,25 @@ public final class ScaleHarness {
         put(table, e.getKey(), r, results.size(), e.getValue());
       }
     }
+    int bare = results.size() >= 2 && results.get(results.size() - 1).name().startsWith("bare")
+        ? results.size() - 1 : -1;
     StringBuilder text = new StringBuilder();
     text.append(String.format(Locale.ROOT, "scale: endpoints=%d services=%d builds=%d streams=%d (envoy-style %d,"
             + " proxyless %d watching %d; every %s of each kind delta) changes=%d ttl=%ds%n", fleet.endpoints(),
         fleet.services(), fleet.builds(), streams, envoy, streams - envoy, num("watch", 5),
         ordinal(num("delta-every", 2)), changes, ttl));
     text.append(String.format(Locale.ROOT, "%-34s", "")).append(results.stream()
-        .map(r -> String.format(Locale.ROOT, "%16s", r.name().startsWith("bare") ? "bare jcp" : r.name()))
-        .reduce("", String::concat)).append(results.size() == 2 ? String.format("%8s", "ratio") : "").append('\n');
+        .map(r -> String.format(Locale.ROOT, "%18s", r.name().startsWith("bare") ? "bare jcp" : r.name()))
+        .reduce("", String::concat)).append(bare > 0 ? String.format("%8s", "ratio") : "").append('\n');
     for (Map.Entry<String, double[]> row : table.entrySet()) {
       double[] values = row.getValue();
       text.append(String.format(Locale.ROOT, "%-34s", row.getKey()));
       for (double value : values) {
-        text.append(String.format(Locale.ROOT, "%16s", fmt(value)));
+        text.append(String.format(Locale.ROOT, "%18s", fmt(value)));
       }
-      if (values.length == 2) {
-        text.append(String.format(Locale.ROOT, "%8s", Double.isNaN(values[0]) || Double.isNaN(values[1])
-            || values[1] == 0 ? "" : String.format(Locale.ROOT, "%.2fx", values[0] / values[1])));
+      if (bare > 0) {
+        text.append(String.format(Locale.ROOT, "%8s", Double.isNaN(values[0]) || Double.isNaN(values[bare])
+            || values[bare] == 0 ? "" : String.format(Locale.ROOT, "%.2fx", values[0] / values[bare])));
       }
       text.append('\n');
       for (int r = 0; r < values.length; r++) {
@@ -510,6 +665,7 @@ public final class ScaleHarness {
     }
     Files.write(csv, rows, StandardOpenOption.APPEND);
     Files.writeString(out.resolve("table.txt"), text);
+    return new Run(streams, results, table, text.toString());
   }
 
   private static String ordinal(int n) {
