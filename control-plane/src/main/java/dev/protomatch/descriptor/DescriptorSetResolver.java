@@ -5,6 +5,8 @@ import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
 import com.google.protobuf.Descriptors.DescriptorValidationException;
 import com.google.protobuf.Descriptors.FileDescriptor;
 import com.google.protobuf.Descriptors.ServiceDescriptor;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -17,13 +19,22 @@ import java.util.TreeMap;
  *
  * <p>Everything wrong with the input becomes an {@link InvalidDescriptorException} whose message names
  * the file and the problem; protobuf-java's own validation (unresolvable type names, duplicate symbols)
- * is reused rather than repeated.
+ * is reused rather than repeated. A set of more than {@link #MAX_FILES} files is refused before any is
+ * linked, and imports are followed with a stack of our own, not the thread's. protobuf-java follows public
+ * imports recursively when it links a file, so chains of them deeper than {@link #MAX_PUBLIC_IMPORT_DEPTH}
+ * are refused before it sees them: no input ends in a {@link StackOverflowError}.
  */
-final class DescriptorSetResolver {
+public final class DescriptorSetResolver {
+  /** The most files a descriptor set may hold: far above what a service imports, bounded for hostile input. */
+  public static final int MAX_FILES = 2_000;
+  /** The deepest chain of {@code import public} accepted (protoc users rarely nest them at all). */
+  public static final int MAX_PUBLIC_IMPORT_DEPTH = 64;
+
   private final String source;
   private final Map<String, FileDescriptorProto> protosByName = new HashMap<>();
   private final Map<String, FileDescriptor> built = new HashMap<>();
-  private final LinkedHashSet<String> inProgress = new LinkedHashSet<>();
+  /** Per built file: the longest chain of public imports starting at it (itself counts 1). */
+  private final Map<String, Integer> publicDepth = new HashMap<>();
 
   private DescriptorSetResolver(String source) {
     this.source = source;
@@ -40,6 +51,10 @@ final class DescriptorSetResolver {
       throw new InvalidDescriptorException(source
           + ": not a FileDescriptorSet, or an empty one (expected the output of protoc --descriptor_set_out"
           + " --include_imports)");
+    }
+    if (set.getFileCount() > MAX_FILES) {
+      throw new InvalidDescriptorException(source + ": the descriptor set holds " + set.getFileCount()
+          + " files, more than the " + MAX_FILES + " accepted");
     }
     for (FileDescriptorProto file : set.getFileList()) {
       if (file.getName().isEmpty()) {
@@ -64,11 +79,32 @@ final class DescriptorSetResolver {
     return services;
   }
 
+  /** Builds {@code name} after every file it imports, depth first, on an explicit stack. */
   private FileDescriptor build(String name, String importedBy) {
     FileDescriptor done = built.get(name);
     if (done != null) {
       return done;
     }
+    Deque<Pending> stack = new ArrayDeque<>();
+    LinkedHashSet<String> inProgress = new LinkedHashSet<>(); // the files on the stack, for the cycle message
+    push(stack, inProgress, name, importedBy);
+    while (!stack.isEmpty()) {
+      Pending top = stack.peek();
+      if (top.next < top.proto.getDependencyCount()) {
+        String dependency = top.proto.getDependency(top.next++);
+        if (!built.containsKey(dependency)) {
+          push(stack, inProgress, dependency, top.proto.getName());
+        }
+        continue;
+      }
+      stack.pop();
+      inProgress.remove(top.proto.getName());
+      link(top.proto);
+    }
+    return built.get(name);
+  }
+
+  private void push(Deque<Pending> stack, LinkedHashSet<String> inProgress, String name, String importedBy) {
     FileDescriptorProto proto = protosByName.get(name);
     if (proto == null) {
       throw new InvalidDescriptorException(source + ": file '" + importedBy + "' imports '" + name
@@ -78,18 +114,40 @@ final class DescriptorSetResolver {
       throw new InvalidDescriptorException(source + ": import cycle: "
           + String.join(" -> ", inProgress) + " -> " + name);
     }
+    stack.push(new Pending(proto));
+  }
+
+  private void link(FileDescriptorProto proto) {
     FileDescriptor[] dependencies = new FileDescriptor[proto.getDependencyCount()];
     for (int i = 0; i < dependencies.length; i++) {
-      dependencies[i] = build(proto.getDependency(i), name);
+      dependencies[i] = built.get(proto.getDependency(i));
     }
-    inProgress.remove(name);
+    int depth = 1;
+    for (int index : proto.getPublicDependencyList()) {
+      if (index >= 0 && index < dependencies.length) { // an index out of range is protobuf-java's to report
+        depth = Math.max(depth, 1 + publicDepth.get(proto.getDependency(index)));
+      }
+    }
+    if (depth > MAX_PUBLIC_IMPORT_DEPTH) {
+      throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' starts a chain of "
+          + depth + " public imports, more than the " + MAX_PUBLIC_IMPORT_DEPTH + " accepted");
+    }
+    publicDepth.put(proto.getName(), depth);
     try {
-      FileDescriptor file = FileDescriptor.buildFrom(proto, dependencies);
-      built.put(name, file);
-      return file;
+      built.put(proto.getName(), FileDescriptor.buildFrom(proto, dependencies));
     } catch (DescriptorValidationException e) {
-      throw new InvalidDescriptorException(source + ": file '" + name + "' is invalid: "
+      throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' is invalid: "
           + e.getProblemSymbolName() + ": " + e.getDescription());
+    }
+  }
+
+  /** A file on the stack and the index of the next import to follow. */
+  private static final class Pending {
+    final FileDescriptorProto proto;
+    int next;
+
+    Pending(FileDescriptorProto proto) {
+      this.proto = proto;
     }
   }
 }

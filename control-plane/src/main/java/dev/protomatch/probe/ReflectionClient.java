@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ReflectionClient {
   /** Bounds what a lying endpoint can make us hold; real services are far below it. */
-  static final int MAX_FILES = 2_000;
+  static final int MAX_FILES = dev.protomatch.descriptor.DescriptorSetResolver.MAX_FILES;
 
   private final Duration timeout;
 

@@ -2,11 +2,17 @@ package dev.protomatch.descriptor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.InstanceOfAssertFactories.MAP;
 
+import com.google.protobuf.DescriptorProtos.DescriptorProto;
 import com.google.protobuf.DescriptorProtos.FileDescriptorProto;
 import com.google.protobuf.DescriptorProtos.FileDescriptorSet;
+import com.google.protobuf.DescriptorProtos.MethodDescriptorProto;
+import com.google.protobuf.DescriptorProtos.ServiceDescriptorProto;
 import dev.protomatch.testing.DescriptorFixtures;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The hasher's contract beyond the hash values: caching, method surfaces, and errors for bad input. */
@@ -71,6 +77,87 @@ class DescriptorHasherTest {
         .isInstanceOf(InvalidDescriptorException.class)
         .hasMessage("greeter.pb: file 'demo/greeter.proto' is invalid: demo.Greeter.SayHello:"
             + " \".demo.NoSuchRequest\" is not defined.");
+  }
+
+  @Test
+  void linksAnImportChainAsDeepAsTheFileCapOnASmallStack() throws Exception {
+    byte[] set = importChain(DescriptorSetResolver.MAX_FILES, false).toByteArray();
+    AtomicReference<Object> outcome = new AtomicReference<>();
+
+    // 256 KiB: a resolver recursing once per import overflows here; the prober's threads have more.
+    Thread small = new Thread(null, () -> {
+      try {
+        outcome.set(new DescriptorHasher().fingerprint(set, "deep.pb").service("chain.Deep", "deep").methods());
+      } catch (Throwable e) {
+        outcome.set(e);
+      }
+    }, "small-stack", 256 * 1024);
+    small.start();
+    small.join();
+
+    assertThat(outcome.get()).isInstanceOf(Map.class).asInstanceOf(MAP).containsOnlyKeys("Call");
+  }
+
+  @Test
+  void rejectsPublicImportsNestedDeeperThanTheLimit() {
+    byte[] set = importChain(DescriptorSetResolver.MAX_PUBLIC_IMPORT_DEPTH + 1, true).toByteArray();
+
+    assertThatThrownBy(() -> hasher.fingerprint(set, "nested.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("nested.pb: file 'chain/f0.proto' starts a chain of 65 public imports, more than the 64 accepted");
+    assertThat(hasher.fingerprint(importChain(DescriptorSetResolver.MAX_PUBLIC_IMPORT_DEPTH, true).toByteArray(),
+        "nested.pb").service("chain.Deep", "deep").methods()).containsOnlyKeys("Call");
+  }
+
+  @Test
+  void rejectsMoreFilesThanTheCap() {
+    byte[] set = importChain(DescriptorSetResolver.MAX_FILES + 1, false).toByteArray();
+
+    assertThatThrownBy(() -> hasher.fingerprint(set, "huge.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("huge.pb: the descriptor set holds 2001 files, more than the 2000 accepted");
+  }
+
+  @Test
+  void rejectsAnImportCycle() {
+    FileDescriptorSet set = FileDescriptorSet.newBuilder()
+        .addFile(FileDescriptorProto.newBuilder().setName("a.proto").addDependency("b.proto"))
+        .addFile(FileDescriptorProto.newBuilder().setName("b.proto").addDependency("c.proto"))
+        .addFile(FileDescriptorProto.newBuilder().setName("c.proto").addDependency("a.proto"))
+        .build();
+
+    assertThatThrownBy(() -> hasher.fingerprint(set.toByteArray(), "cycle.pb"))
+        .isInstanceOf(InvalidDescriptorException.class)
+        .hasMessage("cycle.pb: import cycle: a.proto -> b.proto -> c.proto -> a.proto");
+  }
+
+  /**
+   * {@code files} files, each importing the next ({@code import public} if {@code viaPublic}); the first defines
+   * service chain.Deep, whose message Ping is defined in the first file, or in the last one when the public
+   * imports make it visible from the first.
+   */
+  private static FileDescriptorSet importChain(int files, boolean viaPublic) {
+    FileDescriptorSet.Builder set = FileDescriptorSet.newBuilder();
+    for (int i = 0; i < files; i++) {
+      FileDescriptorProto.Builder file = FileDescriptorProto.newBuilder().setName("chain/f" + i + ".proto")
+          .setPackage("chain").setSyntax("proto3");
+      if (i + 1 < files) {
+        file.addDependency("chain/f" + (i + 1) + ".proto");
+        if (viaPublic) {
+          file.addPublicDependency(0);
+        }
+      }
+      if (viaPublic ? i + 1 == files : i == 0) {
+        file.addMessageType(DescriptorProto.newBuilder().setName("Ping"));
+      }
+      if (i == 0) {
+        file.addService(ServiceDescriptorProto.newBuilder().setName("Deep")
+            .addMethod(MethodDescriptorProto.newBuilder().setName("Call")
+                .setInputType(".chain.Ping").setOutputType(".chain.Ping")));
+      }
+      set.addFile(file);
+    }
+    return set.build();
   }
 
   @Test
