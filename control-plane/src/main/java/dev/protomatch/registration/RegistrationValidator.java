@@ -26,8 +26,17 @@ import java.util.regex.Pattern;
 /**
  * Turns a wire {@link RegisterRequest} into a trusted {@link EndpointRegistration}, or refuses it with a
  * status whose description names the field (as a path into the request) and what was expected.
+ *
+ * <p>Every string and map a registrant sends is bounded here, so that what the registry keeps per endpoint is
+ * small whatever the message size allows: at most {@link #MAX_LABELS} labels with keys of 1..{@link
+ * #MAX_LABEL_KEY} and values of at most {@link #MAX_LABEL_VALUE} characters, locality fields and service
+ * names of at most {@link #MAX_NAME} characters (the host is an IP literal, so bounded already).
  */
 final class RegistrationValidator {
+  static final int MAX_LABELS = 64;
+  static final int MAX_LABEL_KEY = 253;
+  static final int MAX_LABEL_VALUE = 253;
+  static final int MAX_NAME = 253;
   private static final Pattern FULL_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
   private final DescriptorHasher hasher;
@@ -43,6 +52,9 @@ final class RegistrationValidator {
     Endpoint endpoint = request.getEndpoint();
     if (endpoint.getHost().isBlank()) {
       throw invalid("endpoint.host is required");
+    }
+    if (endpoint.getHost().length() > MAX_NAME) {
+      throw invalid("endpoint.host: " + endpoint.getHost().length() + " characters is not an IP address");
     }
     if (endpoint.getPort() < 1 || endpoint.getPort() > 65535) {
       throw invalid("endpoint.port must be within 1..65535, got " + Integer.toUnsignedString(endpoint.getPort()));
@@ -70,6 +82,10 @@ final class RegistrationValidator {
       }
       advertisements.add(advertisement);
     }
+    labels(endpoint);
+    bounded(endpoint.getLocality().getRegion(), "endpoint.locality.region");
+    bounded(endpoint.getLocality().getZone(), "endpoint.locality.zone");
+    bounded(endpoint.getLocality().getSubZone(), "endpoint.locality.sub_zone");
     Locality locality = new Locality(endpoint.getLocality().getRegion(), endpoint.getLocality().getZone(),
         endpoint.getLocality().getSubZone());
     return new EndpointRegistration(address, locality, endpoint.getLabelsMap(), (int) weight, advertisements, client);
@@ -83,24 +99,64 @@ final class RegistrationValidator {
   private static String host(String text) throws StatusException {
     String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
     if (host.indexOf('%') >= 0) {
-      throw invalid("endpoint.host: '" + text + "' has a zone index; register an address other hosts can reach"
+      throw invalid("endpoint.host: '" + printable(text) + "' has a zone index; register an address other hosts can reach"
           + " (not link-local)");
     }
     Optional<String> canonical = IpLiterals.canonical(host);
     if (canonical.isEmpty()) {
-      throw invalid("endpoint.host: '" + text + "' is not an IP address; register the address the process listens"
+      throw invalid("endpoint.host: '" + printable(text) + "' is not an IP address; register the address the process listens"
           + " on (IPv4 or IPv6 literal)");
     }
     if (canonical.get().equals("0.0.0.0") || canonical.get().equals("::")) {
-      throw invalid("endpoint.host: '" + text + "' is the wildcard address; register the address clients can reach"
+      throw invalid("endpoint.host: '" + printable(text) + "' is the wildcard address; register the address clients can reach"
           + " the process at");
     }
     return canonical.get();
   }
 
+  private static void labels(Endpoint endpoint) throws StatusException {
+    if (endpoint.getLabelsCount() > MAX_LABELS) {
+      throw invalid("endpoint.labels: " + endpoint.getLabelsCount() + " labels, at most " + MAX_LABELS
+          + " accepted");
+    }
+    for (var label : new java.util.TreeMap<>(endpoint.getLabelsMap()).entrySet()) {
+      String key = label.getKey();
+      if (key.isEmpty() || key.length() > MAX_LABEL_KEY) {
+        throw invalid("endpoint.labels: a key must have 1.." + MAX_LABEL_KEY + " characters, got one of "
+            + key.length());
+      }
+      if (label.getValue().length() > MAX_LABEL_VALUE) {
+        throw invalid("endpoint.labels[" + printable(key) + "]: a value must have at most " + MAX_LABEL_VALUE
+            + " characters, got " + label.getValue().length());
+      }
+    }
+  }
+
+  private static void bounded(String text, String path) throws StatusException {
+    if (text.length() > MAX_NAME) {
+      throw invalid(path + ": at most " + MAX_NAME + " characters, got " + text.length());
+    }
+  }
+
+  /** A registrant's text quoted in a refusal: control characters escaped, so it cannot forge log lines. */
+  private static String printable(String text) {
+    StringBuilder out = new StringBuilder(text.length());
+    text.codePoints().forEach(c -> {
+      if (Character.isISOControl(c)) {
+        out.append(String.format("\\u%04x", c));
+      } else {
+        out.appendCodePoint(c);
+      }
+    });
+    return out.toString();
+  }
+
   private Advertisement advertisement(ServiceAdvertisement service, String path) throws StatusException {
+    if (service.getName().length() > MAX_NAME) {
+      throw invalid(path + ".name: at most " + MAX_NAME + " characters, got " + service.getName().length());
+    }
     if (!FULL_NAME.matcher(service.getName()).matches()) {
-      throw invalid(path + ".name: expected a full service name such as demo.Greeter, got '" + service.getName() + "'");
+      throw invalid(path + ".name: expected a full service name such as demo.Greeter, got '" + printable(service.getName()) + "'");
     }
     Optional<DescriptorHash> api = hash(service.getApiHash(), path + ".api_hash");
     Optional<DescriptorHash> schema = hash(service.getSchemaHash(), path + ".schema_hash");
@@ -131,10 +187,13 @@ final class RegistrationValidator {
     if (text.isEmpty()) {
       return Optional.empty();
     }
+    if (text.length() > MAX_NAME) {
+      throw invalid(path + ": " + text.length() + " characters is not a descriptor hash");
+    }
     try {
       return Optional.of(DescriptorHash.parse(text));
     } catch (IllegalArgumentException e) {
-      throw invalid(path + ": " + e.getMessage());
+      throw invalid(path + ": " + printable(e.getMessage()));
     }
   }
 

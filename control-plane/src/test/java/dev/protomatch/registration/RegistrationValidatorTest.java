@@ -71,6 +71,43 @@ class RegistrationValidatorTest {
     assertInvalid(endpoint("10.0.0.1", -1), "endpoint.weight must be within 1..10000 (0 means 1), got 4294967295");
   }
 
+  @Test
+  void labelsAreBoundedInNumberAndLength() throws StatusException {
+    Endpoint.Builder many = endpoint("10.0.0.1", 1).toBuilder();
+    for (int i = 0; i <= RegistrationValidator.MAX_LABELS; i++) {
+      many.putLabels("k" + i, "v");
+    }
+    assertInvalid(many.build(), "endpoint.labels: 65 labels, at most 64 accepted");
+    assertInvalid(endpoint("10.0.0.1", 1).toBuilder().putLabels("k".repeat(254), "v").build(),
+        "endpoint.labels: a key must have 1..253 characters, got one of 254");
+    assertInvalid(endpoint("10.0.0.1", 1).toBuilder().putLabels("", "v").build(),
+        "endpoint.labels: a key must have 1..253 characters, got one of 0");
+    assertInvalid(endpoint("10.0.0.1", 1).toBuilder().putLabels("track\n", "v".repeat(254)).build(),
+        "endpoint.labels[track\\u000a]: a value must have at most 253 characters, got 254");
+    assertThat(validate(endpoint("10.0.0.1", 1).toBuilder().putLabels("k".repeat(253), "v".repeat(253)).build())
+        .labels()).containsEntry("k".repeat(253), "v".repeat(253));
+  }
+
+  @Test
+  void localityFieldsAndServiceNamesAreBounded() throws StatusException {
+    assertInvalid(endpoint("10.0.0.1", 1).toBuilder().setLocality(
+            dev.protomatch.api.v1.Locality.newBuilder().setZone("z".repeat(254))).build(),
+        "endpoint.locality.zone: at most 253 characters, got 254");
+    assertInvalid(endpoint("10.0.0.1", 1).toBuilder().setServices(0,
+            ServiceAdvertisement.newBuilder().setName("a".repeat(254)).setApiHash("sha256:" + "a".repeat(64))).build(),
+        "endpoint.services[0].name: at most 253 characters, got 254");
+    assertThat(validate(endpoint("10.0.0.1", 1).toBuilder().setLocality(
+        dev.protomatch.api.v1.Locality.newBuilder().setRegion("r".repeat(253))).build()).locality().region())
+        .hasSize(253);
+  }
+
+  @Test
+  void aRefusalQuotesTheRegistrantsTextWithoutControlCharacters() {
+    assertInvalid(endpoint("10.0.0.1\nFAKE log line", 1), "endpoint.host: '10.0.0.1\\u000aFAKE log line' is not an"
+        + " IP address; register the address the process listens on (IPv4 or IPv6 literal)");
+    assertInvalid(endpoint("x".repeat(254), 1), "endpoint.host: 254 characters is not an IP address");
+  }
+
   private EndpointRegistration validate(Endpoint endpoint) throws StatusException {
     return validator.validate(RegisterRequest.newBuilder().setEndpoint(endpoint).build(), "agent-1", LIMITS);
   }
