@@ -208,6 +208,7 @@ public final class LoadGenerator {
     private final Map<String, RouteConfiguration> routes = new HashMap<>();
     private final Map<String, Cluster> clusters = new HashMap<>();
     private final Map<String, Integer> endpointCounts = new HashMap<>();
+    private final Map<String, Integer> parsedHash = new HashMap<>();
     private final Set<String> markerClusters = new HashSet<>();
     private final Map<String, Set<String>> subscribed = new HashMap<>();
     private final Map<String, String> versions = new HashMap<>();
@@ -292,16 +293,26 @@ public final class LoadGenerator {
       return watches;
     }
 
-    synchronized boolean ready() {
-      if (!versions.containsKey(LDS) || !versions.containsKey(RDS) || !versions.containsKey(CDS)
-          || !versions.containsKey(EDS)) {
-        return false;
-      }
-      return endpointCounts.keySet().containsAll(clusters.keySet());
+    /**
+     * Whether the stream holds LDS, RDS, CDS and every assignment of its clusters. Read without the lock (a
+     * STATUS must not wait behind a stream parsing a large response on a busy machine); set after each response.
+     */
+    boolean ready() {
+      return ready;
     }
 
-    synchronized long endpointsHeld() {
-      return endpointCounts.values().stream().mapToLong(Integer::longValue).sum();
+    long endpointsHeld() {
+      return endpointsHeld;
+    }
+
+    private volatile boolean ready;
+    private volatile long endpointsHeld;
+
+    /** Lock held. */
+    private void updateStatus() {
+      ready = versions.containsKey(LDS) && versions.containsKey(RDS) && versions.containsKey(CDS)
+          && versions.containsKey(EDS) && endpointCounts.keySet().containsAll(clusters.keySet());
+      endpointsHeld = endpointCounts.values().stream().mapToLong(Integer::longValue).sum();
     }
 
     // --- state of the world ---
@@ -375,10 +386,17 @@ public final class LoadGenerator {
             for (Map.Entry<String, Any> entry : resources.entrySet()) {
               // Once changes are being timed, only the changed service's assignments (and new ones) are parsed
               // whole: a SotW Envoy-style stream receives every assignment of the fleet with each change.
-              String name = lean ? clusterNameOf(entry.getValue().getValue()) : null;
+              // Before that, an assignment whose bytes are those last parsed for its name is not parsed again.
+              com.google.protobuf.ByteString bytes = entry.getValue().getValue();
+              String name = clusterNameOf(bytes);
               seen.add(name);
-              if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))) {
+              Integer lastHash = name == null ? null : parsedHash.get(name);
+              if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))
+                  && (lean || lastHash != null && lastHash == bytes.hashCode())) {
                 continue;
+              }
+              if (name != null) {
+                parsedHash.put(name, bytes.hashCode());
               }
               ClusterLoadAssignment assignment = entry.getValue().unpack(ClusterLoadAssignment.class);
               name = assignment.getClusterName();
@@ -416,6 +434,7 @@ public final class LoadGenerator {
       } catch (InvalidProtocolBufferException e) {
         System.err.println("stream " + index + ": cannot parse a " + type + " resource: " + e.getMessage());
       }
+      updateStatus();
     }
 
     private <T extends com.google.protobuf.Message> void merge(Map<String, T> held, Map<String, Any> resources,
