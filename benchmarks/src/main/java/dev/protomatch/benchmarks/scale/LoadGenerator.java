@@ -206,7 +206,8 @@ public final class LoadGenerator {
     // Guarded by this.
     private final Map<String, Listener> listeners = new HashMap<>();
     private final Map<String, RouteConfiguration> routes = new HashMap<>();
-    private final Map<String, Cluster> clusters = new HashMap<>();
+    private final Set<String> clusters = new HashSet<>(); // names only: nothing in a cluster is read
+    private final Set<String> envoyRouteNames = new HashSet<>(); // Envoy-style: route configurations not parsed
     private final Map<String, Integer> endpointCounts = new HashMap<>();
     private final Map<String, Integer> parsedHash = new HashMap<>();
     private final Set<String> markerClusters = new HashSet<>();
@@ -311,7 +312,7 @@ public final class LoadGenerator {
     /** Lock held. */
     private void updateStatus() {
       ready = versions.containsKey(LDS) && versions.containsKey(RDS) && versions.containsKey(CDS)
-          && versions.containsKey(EDS) && endpointCounts.keySet().containsAll(clusters.keySet());
+          && versions.containsKey(EDS) && endpointCounts.keySet().containsAll(clusters);
       endpointsHeld = endpointCounts.values().stream().mapToLong(Integer::longValue).sum();
     }
 
@@ -326,7 +327,8 @@ public final class LoadGenerator {
       send(type); // ACK
       Map<String, Any> resources = new HashMap<>();
       for (Any any : response.getResourcesList()) {
-        resources.put(type.equals(EDS) ? "" + resources.size() : nameOf(type, any), any); // EDS: named when parsed
+        // EDS: named when parsed; the others by their name field (1 in Listener, RouteConfiguration, Cluster)
+        resources.put(type.equals(EDS) ? "" + resources.size() : nameOf(any), any);
       }
       apply(type, resources, true, List.of());
     }
@@ -360,8 +362,10 @@ public final class LoadGenerator {
             subscribe(RDS, names);
           }
           case RDS -> {
-            merge(routes, resources, whole, removed, RouteConfiguration.class);
-            if (!envoy) {
+            if (envoy) {
+              mergeNames(envoyRouteNames, resources, whole, removed); // an Envoy-style stream follows no route
+            } else {
+              merge(routes, resources, whole, removed, RouteConfiguration.class);
               Set<String> names = new TreeSet<>();
               for (RouteConfiguration config : routes.values()) {
                 for (VirtualHost host : config.getVirtualHostsList()) {
@@ -376,8 +380,8 @@ public final class LoadGenerator {
             }
           }
           case CDS -> {
-            merge(clusters, resources, whole, removed, Cluster.class);
-            subscribe(EDS, new TreeSet<>(clusters.keySet()));
+            mergeNames(clusters, resources, whole, removed);
+            subscribe(EDS, new TreeSet<>(clusters));
           }
           case EDS -> {
             removed.forEach(endpointCounts::remove);
@@ -448,6 +452,14 @@ public final class LoadGenerator {
       }
     }
 
+    private static void mergeNames(Set<String> held, Map<String, Any> resources, boolean whole, List<String> removed) {
+      if (whole) {
+        held.clear();
+      }
+      removed.forEach(held::remove);
+      held.addAll(resources.keySet());
+    }
+
     /** Sets the names subscribed for {@code type} ({@code null}: wildcard) and tells the server if they changed. */
     private void subscribe(String type, Set<String> names) {
       Set<String> previous = subscribed.get(type);
@@ -511,15 +523,11 @@ public final class LoadGenerator {
       }
     }
 
-    private static String nameOf(String type, Any any) {
+    /** The name (field 1) of a Listener, RouteConfiguration or Cluster, read without parsing the rest. */
+    private static String nameOf(Any any) {
       try {
-        return switch (type) {
-          case LDS -> any.unpack(Listener.class).getName();
-          case RDS -> any.unpack(RouteConfiguration.class).getName();
-          case CDS -> any.unpack(Cluster.class).getName();
-          case EDS -> any.unpack(ClusterLoadAssignment.class).getClusterName();
-          default -> "";
-        };
+        String name = clusterNameOf(any.getValue());
+        return name == null ? "" : name;
       } catch (InvalidProtocolBufferException e) {
         return "";
       }
