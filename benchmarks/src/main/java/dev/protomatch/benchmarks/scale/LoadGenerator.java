@@ -349,8 +349,15 @@ public final class LoadGenerator {
       apply(type, resources, false, response.getRemovedResourcesList());
     }
 
-    /** Takes in a response's resources and follows them with subscriptions. Lock held. */
+    /**
+     * Takes in a response's resources and follows them with subscriptions. Lock held. A proxyless stream, like
+     * grpc-java's client, ignores listeners and clusters it did not ask for: java-control-plane 1.0.49 serves
+     * delta LDS and CDS as wildcard whatever the stream subscribed to, so a delta stream is sent every one.
+     */
     private void apply(String type, Map<String, Any> resources, boolean whole, List<String> removed) {
+      if (!envoy && (type.equals(LDS) || type.equals(CDS)) && subscribed.get(type) != null) {
+        resources.keySet().retainAll(subscribed.get(type));
+      }
       try {
         switch (type) {
           case LDS -> {
