@@ -79,6 +79,40 @@ public final class RoutingDecider {
     return new RoutingDecision(now, state.version(), services);
   }
 
+  /**
+   * The same decision as {@link #decide(PolicyDocument, RegistryState, Instant)}, computed again only for the
+   * services in {@code touched}: every other service keeps its {@link ServiceDecision} from {@code previous}
+   * (the same object). Equal to the full decision when {@code previous} was decided under the same policies
+   * and every service whose claimants differ between the two states, or whose claimants' leases ran out in
+   * between, is in {@code touched} ({@link RegistryChanges#touchedServices} computes that set).
+   */
+  public static RoutingDecision decide(PolicyDocument policies, RegistryState state, Instant now,
+                                       RoutingDecision previous, java.util.Set<String> touched) {
+    Map<String, List<EndpointState>> claimants = new HashMap<>();
+    for (ServicePolicy policy : policies.services()) {
+      if (touched.contains(policy.service()) || !previous.services().containsKey(policy.service())) {
+        claimants.put(policy.service(), new ArrayList<>());
+      }
+    }
+    if (!claimants.isEmpty()) {
+      for (EndpointState endpoint : state.endpoints().values()) {
+        for (String service : endpoint.advertised().keySet()) {
+          List<EndpointState> list = claimants.get(service);
+          if (list != null) {
+            list.add(endpoint);
+          }
+        }
+      }
+    }
+    SortedMap<String, ServiceDecision> services = new TreeMap<>();
+    for (ServicePolicy policy : policies.services()) {
+      List<EndpointState> list = claimants.get(policy.service());
+      services.put(policy.service(), list == null ? previous.services().get(policy.service())
+          : decide(policy, list, now));
+    }
+    return new RoutingDecision(now, state.version(), services);
+  }
+
   /** What the first look at an endpoint found: ruled out whatever the expectation, or a build to match. */
   private sealed interface Assessment {}
 

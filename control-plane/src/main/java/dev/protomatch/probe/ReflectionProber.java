@@ -86,6 +86,8 @@ public final class ReflectionProber implements AutoCloseable {
   /**
    * Checks for due endpoints every {@code tick}, and soon after the registry changes so new endpoints are
    * probed at once. Changes arriving while a scan is queued share it: a storm of keep-alives costs one scan.
+   * A scan after a change looks only for endpoints never probed (a registration, a re-registration as another
+   * build); the tick finds the rest (every endpoint's due time) within {@code tick}.
    */
   public void start(ScheduledExecutorService scheduler, Duration tick) {
     start(scheduler, tick, () -> true);
@@ -98,7 +100,7 @@ public final class ReflectionProber implements AutoCloseable {
   public void start(ScheduledExecutorService scheduler, Duration tick, java.util.function.BooleanSupplier probing) {
     ticking = scheduler.scheduleWithFixedDelay(() -> {
       if (probing.getAsBoolean()) {
-        probeDueQuietly();
+        probeQuietly(false);
       }
     }, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
     registry.addListener(() -> {
@@ -106,7 +108,7 @@ public final class ReflectionProber implements AutoCloseable {
         scheduler.execute(() -> {
           scanQueued.set(false);
           if (probing.getAsBoolean()) {
-            probeDueQuietly();
+            probeQuietly(true);
           }
         });
       }
@@ -115,10 +117,22 @@ public final class ReflectionProber implements AutoCloseable {
 
   /** Starts a probe of every due endpoint not already being probed; completes when those probes finish. */
   public CompletableFuture<Void> probeDue() {
+    return probe(false);
+  }
+
+  /** Starts a probe of every endpoint never probed and not being probed; completes when those probes finish. */
+  public CompletableFuture<Void> probeNew() {
+    return probe(true);
+  }
+
+  private CompletableFuture<Void> probe(boolean newOnly) {
     Instant now = clock.instant();
     Settings.Probe probe = settings.get();
     List<CompletableFuture<Void>> started = new ArrayList<>();
     for (EndpointState endpoint : registry.state().endpoints().values()) {
+      if (newOnly && !(endpoint.probe() instanceof ProbeState.NotProbed)) {
+        continue;
+      }
       if (!endpoint.leaseExpired(now) && isDue(endpoint.probe(), now, probe) && inFlight.add(endpoint.address())) {
         started.add(CompletableFuture.runAsync(() -> {
           try {
@@ -189,9 +203,9 @@ public final class ReflectionProber implements AutoCloseable {
     return new ProbeState.Failed(clock.instant(), kind, message, failures + 1);
   }
 
-  private void probeDueQuietly() {
+  private void probeQuietly(boolean newOnly) {
     try {
-      probeDue();
+      probe(newOnly);
     } catch (RuntimeException e) {
       log.error("probe scheduling failed", e);
     }

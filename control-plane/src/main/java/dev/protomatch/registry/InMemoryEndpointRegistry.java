@@ -17,15 +17,17 @@ import java.util.UUID;
  * The embedded registry: one process, state in memory, lost on restart (registrations come back with the
  * endpoints' next keep-alive: a NOT_FOUND makes them register again).
  *
- * <p>Mutations take one lock and are O(1) apart from snapshots: {@link #state()} copies the endpoint map
+ * <p>Mutations take one lock and are O(log n) apart from snapshots: {@link #state()} copies the endpoint map
  * only when it changed since the last call, so a burst of registrations costs one copy per decision, not
- * one per registration.
+ * one per registration. Endpoints are kept sorted by address, so that copy is linear (no sorting): a
+ * renewal changes the state (the lease's expiry), and at 10,000 endpoints renewing every 10 s nearly every
+ * call copies.
  */
 public final class InMemoryEndpointRegistry implements EndpointRegistry {
   private final Clock clock;
   private final Object lock = new Object();
-  private final Map<EndpointAddress, EndpointState> registered = new HashMap<>();
-  private final Map<EndpointAddress, EndpointState> statics = new HashMap<>();
+  private final TreeMap<EndpointAddress, EndpointState> registered = new TreeMap<>();
+  private final TreeMap<EndpointAddress, EndpointState> statics = new TreeMap<>();
   private final Map<String, EndpointAddress> addressByLease = new HashMap<>();
   private final Map<String, Integer> registeredByClient = new HashMap<>();
   private final Listeners<Void> listeners = new Listeners<>("registry change");
@@ -182,8 +184,9 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
   public RegistryState state() {
     synchronized (lock) {
       if (snapshot.version() != version) {
-        TreeMap<EndpointAddress, EndpointState> endpoints = new TreeMap<>(statics);
-        endpoints.putAll(registered); // a registration at a static address carries more: it wins
+        // From a sorted map, TreeMap copies in linear time; statics are few, or none.
+        TreeMap<EndpointAddress, EndpointState> endpoints = new TreeMap<>(registered);
+        statics.forEach(endpoints::putIfAbsent); // a registration at a static address carries more: it wins
         snapshot = new RegistryState(version, endpoints);
       }
       return snapshot;

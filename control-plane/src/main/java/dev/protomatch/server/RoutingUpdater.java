@@ -1,12 +1,16 @@
 package dev.protomatch.server;
 
 import dev.protomatch.util.Listeners;
+import dev.protomatch.decision.RegistryChanges;
 import dev.protomatch.decision.RoutingDecider;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.policy.PolicyDocument;
 import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.RegistryState;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -26,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * becomes at most two decisions and two pushes (its first change, then everything else). A periodic
  * tick catches what changes with time alone (a lease running out). Listeners hear a decision only when it
  * differs from the last one they heard.
+ *
+ * <p>Under the same policies as the last recomputation, only the services the registry change touched are
+ * decided again ({@link RegistryChanges#touchedServices}); the others keep their decision. A recomputation
+ * that touches no service (a tick with no lease run out, a registry change made only of renewals) decides
+ * nothing. A new policy document (another object) decides every service. {@code base} (the state and time last decided on) is touched only by the recomputing thread,
+ * under the instance lock.
  */
 public final class RoutingUpdater implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RoutingUpdater.class);
@@ -40,6 +50,10 @@ public final class RoutingUpdater implements AutoCloseable {
   private final Listeners<RoutingDecision> listeners = new Listeners<>("routing decision");
   private final Listeners<Recomputation> recomputationListeners = new Listeners<>("recomputation");
   private volatile RoutingDecision current;
+  /** What {@link #current} was decided from. Guarded by this. */
+  private Base base;
+
+  private record Base(PolicyDocument policies, RegistryState state, Instant at, RoutingDecision decision) {}
   private volatile ScheduledFuture<?> ticking;
 
   public RoutingUpdater(Supplier<PolicyDocument> policies, EndpointRegistry registry, Clock clock,
@@ -95,7 +109,18 @@ public final class RoutingUpdater implements AutoCloseable {
   public synchronized RoutingDecision updateNow() {
     long started = System.nanoTime();
     lastRunNanos = started;
-    RoutingDecision next = RoutingDecider.decide(policies.get(), registry.state(), clock.instant());
+    PolicyDocument document = policies.get();
+    RegistryState state = registry.state();
+    Instant now = clock.instant();
+    RoutingDecision next;
+    if (base == null || base.policies() != document) {
+      next = RoutingDecider.decide(document, state, now);
+    } else {
+      Set<String> touched = RegistryChanges.touchedServices(base.state(), base.at(), state, now);
+      next = touched.isEmpty() ? base.decision()
+          : RoutingDecider.decide(document, state, now, base.decision(), touched);
+    }
+    base = new Base(document, state, now, next);
     RoutingDecision previous = current;
     boolean changed = previous == null || !previous.services().equals(next.services());
     if (changed) {

@@ -23,9 +23,11 @@ import io.envoyproxy.pgv.ValidationException;
 import io.envoyproxy.pgv.Validator;
 import io.envoyproxy.pgv.ValidatorIndex;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -53,8 +55,13 @@ import java.util.regex.Pattern;
  * protoc-gen-validate stops at a message's first broken rule, so there is at most one line per resource and
  * per embedded config. The rules are the same for both node kinds.
  *
- * <p>Stateless apart from caches (concurrent maps: protoc-gen-validate's validator index, {@link AnyFields}):
- * safe to share between threads.
+ * <p>A resource is checked once: per node kind, the problems of each resource of the last call are kept by
+ * identity (protobuf messages are immutable), and a later call reuses them for the same objects. The
+ * snapshot builder hands the same objects on while a service's decision is unchanged, so a change checks only
+ * the resources it touched. Only the last call's resources are kept.
+ *
+ * <p>Stateless apart from caches (concurrent maps: protoc-gen-validate's validator index, {@link AnyFields},
+ * the last call's results per node kind, each replaced whole): safe to share between threads.
  */
 public final class EnvoyRulesPreflight implements SnapshotPreflight {
   /** The typed configs protomatch embeds in its resources, by full protobuf name. */
@@ -67,23 +74,37 @@ public final class EnvoyRulesPreflight implements SnapshotPreflight {
   private final ValidatorIndex validators = new ReflectiveValidatorIndex(new PassThrough());
   private final AnyFields anyFields = new AnyFields();
 
+  /** Per node kind, each resource of the last call (by identity) and its problems. */
+  private final Map<NodeKind, Map<Message, List<String>>> lastChecked = new ConcurrentHashMap<>();
+
   /** Empty when every resource keeps Envoy's rules; otherwise one line per broken resource or embedded config. */
   @Override
   public List<String> problems(NodeKind kind, XdsResources resources) {
+    Map<Message, List<String>> previous = lastChecked.getOrDefault(kind, Map.of());
+    Map<Message, List<String>> checked = new IdentityHashMap<>();
     List<String> problems = new ArrayList<>();
-    check(XdsType.CDS, resources.clusters(), Cluster::getName, problems);
-    check(XdsType.EDS, resources.endpoints(), ClusterLoadAssignment::getClusterName, problems);
-    check(XdsType.LDS, resources.listeners(), Listener::getName, problems);
-    check(XdsType.RDS, resources.routes(), RouteConfiguration::getName, problems);
+    check(XdsType.CDS, resources.clusters(), Cluster::getName, previous, checked, problems);
+    check(XdsType.EDS, resources.endpoints(), ClusterLoadAssignment::getClusterName, previous, checked, problems);
+    check(XdsType.LDS, resources.listeners(), Listener::getName, previous, checked, problems);
+    check(XdsType.RDS, resources.routes(), RouteConfiguration::getName, previous, checked, problems);
+    lastChecked.put(kind, checked);
     return List.copyOf(problems);
   }
 
   private <T extends Message> void check(XdsType type, List<T> resources, Function<T, String> name,
-      List<String> problems) {
+      Map<Message, List<String>> previous, Map<Message, List<String>> checked, List<String> problems) {
     for (int i = 0; i < resources.size(); i++) {
       T resource = resources.get(i);
-      String label = type + " " + (name.apply(resource).isEmpty() ? "#" + i + " (empty name)" : name.apply(resource));
-      validate(resource, label + ": ", problems);
+      String resourceName = name.apply(resource);
+      List<String> found = resourceName.isEmpty() ? null : previous.get(resource); // an empty name's label has i
+      if (found == null) {
+        String label = type + " " + (resourceName.isEmpty() ? "#" + i + " (empty name)" : resourceName);
+        List<String> own = new ArrayList<>();
+        validate(resource, label + ": ", own);
+        found = List.copyOf(own);
+      }
+      checked.put(resource, found);
+      problems.addAll(found);
     }
   }
 

@@ -128,6 +128,16 @@ public final class SnapshotBuilder {
   private final boolean reuse;
   private final Map<NodeKind, Map<String, ServiceResources>> lastBuilt = new java.util.concurrent.ConcurrentHashMap<>(
       Map.of(NodeKind.ENVOY, Map.of(), NodeKind.PROXYLESS, Map.of()));
+  /**
+   * Envoy's resources shared by every service, from the last build: its one route configuration (reused while
+   * every route in it is the same object as last time, so a change that leaves all routes alone builds, checks
+   * and versions no route configuration), its listener and the unknown-service cluster (always the same).
+   * Null before the first Envoy build. Written by Envoy builds only.
+   */
+  private volatile EnvoyShared lastEnvoy;
+
+  private record EnvoyShared(List<Route> routes, RouteConfiguration routeConfiguration, Listener listener,
+                             Cluster unknownCluster, ClusterLoadAssignment unknownAssignment) {}
 
   /** @param envoyListenerHost where sidecars listen for their application's outbound gRPC calls */
   public SnapshotBuilder(String envoyListenerHost, int envoyListenerPort) {
@@ -191,14 +201,42 @@ public final class SnapshotBuilder {
       envoyRoutes.addAll(envoyPrefixRoutes); // exact method paths before any service prefix
       // Any other path: an empty cluster, so Envoy answers 503 "no healthy upstream", which gRPC callers read as
       // UNAVAILABLE, as a proxyless client does for a target with no listener (rather than 404, UNIMPLEMENTED).
-      envoyRoutes.add(route(RouteMatch.newBuilder().setPrefix("/"), UNKNOWN_SERVICE_CLUSTER, NO_RETRIES));
-      clusters.put(UNKNOWN_SERVICE_CLUSTER, cluster(UNKNOWN_SERVICE_CLUSTER, kind, NO_RETRIES));
-      endpoints.put(UNKNOWN_SERVICE_CLUSTER, assignment(UNKNOWN_SERVICE_CLUSTER, List.of()));
-      routes.put(ENVOY_LISTENER, routeConfiguration(ENVOY_LISTENER, envoyRoutes));
-      listeners.put(ENVOY_LISTENER, envoyListener());
+      EnvoyShared prior = reuse ? lastEnvoy : null;
+      EnvoyShared shared;
+      if (prior != null && sameObjects(prior.routes(), envoyRoutes)) {
+        shared = prior;
+      } else {
+        List<Route> withDefault = new ArrayList<>(envoyRoutes);
+        withDefault.add(prior != null ? prior.routes().get(prior.routes().size() - 1)
+            : route(RouteMatch.newBuilder().setPrefix("/"), UNKNOWN_SERVICE_CLUSTER, NO_RETRIES));
+        shared = new EnvoyShared(List.copyOf(withDefault), routeConfiguration(ENVOY_LISTENER, withDefault),
+            prior != null ? prior.listener() : envoyListener(),
+            prior != null ? prior.unknownCluster() : cluster(UNKNOWN_SERVICE_CLUSTER, kind, NO_RETRIES),
+            prior != null ? prior.unknownAssignment() : assignment(UNKNOWN_SERVICE_CLUSTER, List.of()));
+        if (reuse) {
+          lastEnvoy = shared;
+        }
+      }
+      clusters.put(UNKNOWN_SERVICE_CLUSTER, shared.unknownCluster());
+      endpoints.put(UNKNOWN_SERVICE_CLUSTER, shared.unknownAssignment());
+      routes.put(ENVOY_LISTENER, shared.routeConfiguration());
+      listeners.put(ENVOY_LISTENER, shared.listener());
     }
     return new XdsResources(List.copyOf(clusters.values()), List.copyOf(endpoints.values()),
         List.copyOf(listeners.values()), List.copyOf(routes.values()));
+  }
+
+  /** Whether {@code routes} (without the final default route) are {@code last}'s routes, object for object. */
+  private static boolean sameObjects(List<Route> last, List<Route> routes) {
+    if (last.size() != routes.size() + 1) {
+      return false;
+    }
+    for (int i = 0; i < routes.size(); i++) {
+      if (last.get(i) != routes.get(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

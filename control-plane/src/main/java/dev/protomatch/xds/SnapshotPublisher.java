@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * one that changes nothing pushes nothing), it never names different content in another process (a client
  * that accepted a version from an earlier process is sent the new process's resources if they differ, and
  * nothing if they do not), and replicas with the same resources publish the same versions. Resources are
- * serialized once per version for all clients by java-control-plane's {@code CachedProtoResourcesSerializer}
- * (configured in {@link XdsServer}).
+ * serialized once per resource object for all clients by {@link IdentityCachedSerializer} (configured in
+ * {@link XdsServer}).
  *
  * <p>Make-before-break, since clients apply routes, clusters and assignments independently: routes that lead
  * to a cluster the routes in force do not are published only after that cluster and its assignment were, and

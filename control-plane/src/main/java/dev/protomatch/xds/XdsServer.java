@@ -3,7 +3,6 @@ package dev.protomatch.xds;
 import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.controlplane.server.DefaultExecutorGroup;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -17,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * one snapshot cache. The per-type services (CDS, EDS, LDS, RDS on their own streams) are not offered: a
  * client may send its node on a stream's first request only, and only ADS carries it through the stream
  * ({@link NodeCarryingAdsService}); every bootstrap protomatch ships uses ADS. Watches reach the cache through a
- * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected.
+ * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected. Each resource object is
+ * packed once for all streams ({@link IdentityCachedSerializer}).
  */
 public final class XdsServer implements AutoCloseable {
   private final Server server;
@@ -30,7 +30,7 @@ public final class XdsServer implements AutoCloseable {
                                 XdsClientTracker tracker) throws IOException {
     NackedVersionGuard guard = new NackedVersionGuard(cache);
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(guard, tracker), guard, new DefaultExecutorGroup(),
-        new CachedProtoResourcesSerializer());
+        new IdentityCachedSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)

@@ -106,6 +106,25 @@ class ReflectionProberTest {
   }
 
   @Test
+  void aScanForNewEndpointsProbesOnlyThoseNeverProbed() throws Exception {
+    registerHashOnly(greeterV2WithoutReflection, Fingerprints.greeterV2());
+    prober.probeDue().get(30, TimeUnit.SECONDS);
+    clock.advance(Duration.ofSeconds(20)); // the failed probe is due again (backoff 15 s), the lease still live
+    registerHashOnly(greeterV1, Fingerprints.greeterV1());
+
+    prober.probeNew().get(30, TimeUnit.SECONDS);
+
+    assertThat(registry.state().endpoints().get(address(greeterV1)).probe()).isInstanceOf(ProbeState.Probed.class);
+    assertThat(registry.state().endpoints().get(address(greeterV2WithoutReflection)).probe())
+        .isInstanceOfSatisfying(ProbeState.Failed.class, failed -> assertThat(failed.consecutiveFailures()).isEqualTo(1));
+
+    prober.probeDue().get(30, TimeUnit.SECONDS);
+
+    assertThat(registry.state().endpoints().get(address(greeterV2WithoutReflection)).probe())
+        .isInstanceOfSatisfying(ProbeState.Failed.class, failed -> assertThat(failed.consecutiveFailures()).isEqualTo(2));
+  }
+
+  @Test
   void staticEndpointLearnsItsBuildByProbing() throws Exception {
     registry.replaceStaticEndpoints(Map.of(address(greeterV2), Set.of("demo.Greeter")));
 

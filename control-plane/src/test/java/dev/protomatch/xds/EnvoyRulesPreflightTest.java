@@ -71,6 +71,23 @@ class EnvoyRulesPreflightTest {
   }
 
   @Test
+  void aResourceCheckedBeforeKeepsItsProblemsAndAChangedOneIsCheckedAgain() {
+    XdsResources broken = withEndpoints(cla -> cla.toBuilder().setEndpoints(0, cla.getEndpoints(0).toBuilder()
+        .setLbEndpoints(0, cla.getEndpoints(0).getLbEndpoints(0).toBuilder().setLoadBalancingWeight(UInt32Value.of(0))))
+        .build());
+    String problem = "EDS demo-greeter: .envoy.config.endpoint.v3.LbEndpoint.load_balancing_weight: "
+        + "must be greater than or equal to 1 (got 0)";
+    XdsResources repaired = new XdsResources(broken.clusters(), snapshot(NodeKind.PROXYLESS).endpoints(),
+        broken.listeners(), broken.routes());
+
+    assertThat(preflight.problems(NodeKind.PROXYLESS, broken)).containsExactly(problem);
+    assertThat(preflight.problems(NodeKind.PROXYLESS, broken)).containsExactly(problem);
+    assertThat(preflight.problems(NodeKind.ENVOY, snapshot(NodeKind.ENVOY))).isEmpty();
+    assertThat(preflight.problems(NodeKind.PROXYLESS, repaired)).isEmpty();
+    assertThat(preflight.problems(NodeKind.PROXYLESS, broken)).containsExactly(problem);
+  }
+
+  @Test
   void localityWeightZero() {
     XdsResources broken = withEndpoints(cla -> cla.toBuilder()
         .setEndpoints(0, cla.getEndpoints(0).toBuilder().setLoadBalancingWeight(UInt32Value.of(0))).build());

@@ -206,8 +206,10 @@ public final class LoadGenerator {
     // Guarded by this.
     private final Map<String, Listener> listeners = new HashMap<>();
     private final Map<String, RouteConfiguration> routes = new HashMap<>();
-    private final Map<String, Cluster> clusters = new HashMap<>();
+    private final Set<String> clusters = new HashSet<>(); // names only: nothing in a cluster is read
+    private final Set<String> envoyRouteNames = new HashSet<>(); // Envoy-style: route configurations not parsed
     private final Map<String, Integer> endpointCounts = new HashMap<>();
+    private final Map<String, Integer> parsedHash = new HashMap<>();
     private final Set<String> markerClusters = new HashSet<>();
     private final Map<String, Set<String>> subscribed = new HashMap<>();
     private final Map<String, String> versions = new HashMap<>();
@@ -292,16 +294,26 @@ public final class LoadGenerator {
       return watches;
     }
 
-    synchronized boolean ready() {
-      if (!versions.containsKey(LDS) || !versions.containsKey(RDS) || !versions.containsKey(CDS)
-          || !versions.containsKey(EDS)) {
-        return false;
-      }
-      return endpointCounts.keySet().containsAll(clusters.keySet());
+    /**
+     * Whether the stream holds LDS, RDS, CDS and every assignment of its clusters. Read without the lock (a
+     * STATUS must not wait behind a stream parsing a large response on a busy machine); set after each response.
+     */
+    boolean ready() {
+      return ready;
     }
 
-    synchronized long endpointsHeld() {
-      return endpointCounts.values().stream().mapToLong(Integer::longValue).sum();
+    long endpointsHeld() {
+      return endpointsHeld;
+    }
+
+    private volatile boolean ready;
+    private volatile long endpointsHeld;
+
+    /** Lock held. */
+    private void updateStatus() {
+      ready = versions.containsKey(LDS) && versions.containsKey(RDS) && versions.containsKey(CDS)
+          && versions.containsKey(EDS) && endpointCounts.keySet().containsAll(clusters);
+      endpointsHeld = endpointCounts.values().stream().mapToLong(Integer::longValue).sum();
     }
 
     // --- state of the world ---
@@ -315,7 +327,8 @@ public final class LoadGenerator {
       send(type); // ACK
       Map<String, Any> resources = new HashMap<>();
       for (Any any : response.getResourcesList()) {
-        resources.put(type.equals(EDS) ? "" + resources.size() : nameOf(type, any), any); // EDS: named when parsed
+        // EDS: named when parsed; the others by their name field (1 in Listener, RouteConfiguration, Cluster)
+        resources.put(type.equals(EDS) ? "" + resources.size() : nameOf(any), any);
       }
       apply(type, resources, true, List.of());
     }
@@ -336,8 +349,15 @@ public final class LoadGenerator {
       apply(type, resources, false, response.getRemovedResourcesList());
     }
 
-    /** Takes in a response's resources and follows them with subscriptions. Lock held. */
+    /**
+     * Takes in a response's resources and follows them with subscriptions. Lock held. A proxyless stream, like
+     * grpc-java's client, ignores listeners and clusters it did not ask for: java-control-plane 1.0.49 serves
+     * delta LDS and CDS as wildcard whatever the stream subscribed to, so a delta stream is sent every one.
+     */
     private void apply(String type, Map<String, Any> resources, boolean whole, List<String> removed) {
+      if (!envoy && (type.equals(LDS) || type.equals(CDS)) && subscribed.get(type) != null) {
+        resources.keySet().retainAll(subscribed.get(type));
+      }
       try {
         switch (type) {
           case LDS -> {
@@ -349,8 +369,10 @@ public final class LoadGenerator {
             subscribe(RDS, names);
           }
           case RDS -> {
-            merge(routes, resources, whole, removed, RouteConfiguration.class);
-            if (!envoy) {
+            if (envoy) {
+              mergeNames(envoyRouteNames, resources, whole, removed); // an Envoy-style stream follows no route
+            } else {
+              merge(routes, resources, whole, removed, RouteConfiguration.class);
               Set<String> names = new TreeSet<>();
               for (RouteConfiguration config : routes.values()) {
                 for (VirtualHost host : config.getVirtualHostsList()) {
@@ -365,8 +387,8 @@ public final class LoadGenerator {
             }
           }
           case CDS -> {
-            merge(clusters, resources, whole, removed, Cluster.class);
-            subscribe(EDS, new TreeSet<>(clusters.keySet()));
+            mergeNames(clusters, resources, whole, removed);
+            subscribe(EDS, new TreeSet<>(clusters));
           }
           case EDS -> {
             removed.forEach(endpointCounts::remove);
@@ -375,10 +397,17 @@ public final class LoadGenerator {
             for (Map.Entry<String, Any> entry : resources.entrySet()) {
               // Once changes are being timed, only the changed service's assignments (and new ones) are parsed
               // whole: a SotW Envoy-style stream receives every assignment of the fleet with each change.
-              String name = lean ? clusterNameOf(entry.getValue().getValue()) : null;
+              // Before that, an assignment whose bytes are those last parsed for its name is not parsed again.
+              com.google.protobuf.ByteString bytes = entry.getValue().getValue();
+              String name = clusterNameOf(bytes);
               seen.add(name);
-              if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))) {
+              Integer lastHash = name == null ? null : parsedHash.get(name);
+              if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))
+                  && (lean || lastHash != null && lastHash == bytes.hashCode())) {
                 continue;
+              }
+              if (name != null) {
+                parsedHash.put(name, bytes.hashCode());
               }
               ClusterLoadAssignment assignment = entry.getValue().unpack(ClusterLoadAssignment.class);
               name = assignment.getClusterName();
@@ -416,6 +445,7 @@ public final class LoadGenerator {
       } catch (InvalidProtocolBufferException e) {
         System.err.println("stream " + index + ": cannot parse a " + type + " resource: " + e.getMessage());
       }
+      updateStatus();
     }
 
     private <T extends com.google.protobuf.Message> void merge(Map<String, T> held, Map<String, Any> resources,
@@ -427,6 +457,14 @@ public final class LoadGenerator {
       for (Map.Entry<String, Any> entry : resources.entrySet()) {
         held.put(entry.getKey(), entry.getValue().unpack(kind));
       }
+    }
+
+    private static void mergeNames(Set<String> held, Map<String, Any> resources, boolean whole, List<String> removed) {
+      if (whole) {
+        held.clear();
+      }
+      removed.forEach(held::remove);
+      held.addAll(resources.keySet());
     }
 
     /** Sets the names subscribed for {@code type} ({@code null}: wildcard) and tells the server if they changed. */
@@ -492,15 +530,11 @@ public final class LoadGenerator {
       }
     }
 
-    private static String nameOf(String type, Any any) {
+    /** The name (field 1) of a Listener, RouteConfiguration or Cluster, read without parsing the rest. */
+    private static String nameOf(Any any) {
       try {
-        return switch (type) {
-          case LDS -> any.unpack(Listener.class).getName();
-          case RDS -> any.unpack(RouteConfiguration.class).getName();
-          case CDS -> any.unpack(Cluster.class).getName();
-          case EDS -> any.unpack(ClusterLoadAssignment.class).getClusterName();
-          default -> "";
-        };
+        String name = clusterNameOf(any.getValue());
+        return name == null ? "" : name;
       } catch (InvalidProtocolBufferException e) {
         return "";
       }
