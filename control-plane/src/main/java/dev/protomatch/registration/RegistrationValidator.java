@@ -14,6 +14,7 @@ import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointRegistration;
 import dev.protomatch.registry.IpLiterals;
 import dev.protomatch.registry.Locality;
+import dev.protomatch.util.ClientText;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import java.util.ArrayList;
@@ -140,15 +141,7 @@ final class RegistrationValidator {
 
   /** A registrant's text quoted in a refusal: control characters escaped, so it cannot forge log lines. */
   private static String printable(String text) {
-    StringBuilder out = new StringBuilder(text.length());
-    text.codePoints().forEach(c -> {
-      if (Character.isISOControl(c)) {
-        out.append(String.format("\\u%04x", c));
-      } else {
-        out.appendCodePoint(c);
-      }
-    });
-    return out.toString();
+    return ClientText.escape(text);
   }
 
   private Advertisement advertisement(ServiceAdvertisement service, String path) throws StatusException {

@@ -1,5 +1,6 @@
 package dev.protomatch.xds;
 
+import dev.protomatch.util.ClientText;
 import dev.protomatch.util.Listeners;
 import com.google.rpc.Status;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
@@ -182,7 +183,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         types.put(type, new XdsClientStatus.TypeStatus(sent.getOrDefault(type, ""), acked.getOrDefault(type, ""),
             Optional.ofNullable(nacks.get(type))));
       }
-      return new XdsClientStatus(id, node.getId(), node.getCluster(), node.getUserAgentName(), protocol, openedAt, types);
+      return new XdsClientStatus(id, nodeField(node.getId()), nodeField(node.getCluster()),
+          nodeField(node.getUserAgentName()), protocol, openedAt, types);
     }
   }
 
@@ -369,6 +371,11 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
   }
 
+  /** A node field as the views and logs show it: the client chose it. */
+  private static String nodeField(String text) {
+    return ClientText.clip(text, ClientText.MAX_NODE_FIELD);
+  }
+
   private static void remember(Stream stream, Node node) {
     if (node != null) {
       stream.node = node;
@@ -377,20 +384,22 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   /** Records a NACK (stream lock held); returns its announcement, to be run after the lock is released. */
   private Runnable nack(Stream stream, String typeUrl, String version, Status error) {
-    XdsClientStatus.Nack nack = new XdsClientStatus.Nack(version, error.getMessage(), clock.instant());
+    XdsClientStatus.Nack nack = new XdsClientStatus.Nack(version,
+        ClientText.clip(error.getMessage(), ClientText.MAX_ERROR_DETAIL), clock.instant());
     stream.nacks.put(typeUrl, nack);
     boolean first;
     synchronized (nacksLogged) {
       first = nacksLogged.put(new NackKey(stream.node.getId(), typeUrl, version), Boolean.TRUE) == null;
     }
     if (first) {
-      log.warn("NACK from node '{}' (cluster '{}', {}) for {} version '{}': {}", stream.node.getId(),
-          stream.node.getCluster(), stream.node.getUserAgentName(), typeUrl, version, error.getMessage());
+      log.warn("NACK from node '{}' (cluster '{}', {}) for {} version '{}': {}", nodeField(stream.node.getId()),
+          nodeField(stream.node.getCluster()), nodeField(stream.node.getUserAgentName()), typeUrl, version,
+          nack.errorDetail());
     } else {
-      log.debug("NACK again from node '{}' for {} version '{}': {}", stream.node.getId(), typeUrl, version,
-          error.getMessage());
+      log.debug("NACK again from node '{}' for {} version '{}': {}", nodeField(stream.node.getId()), typeUrl,
+          version, nack.errorDetail());
     }
-    NackEvent event = new NackEvent(stream.node.getId(), NodeKind.of(stream.node), typeUrl, nack);
+    NackEvent event = new NackEvent(nodeField(stream.node.getId()), NodeKind.of(stream.node), typeUrl, nack);
     return () -> nackListeners.announce(event);
   }
 
@@ -428,7 +437,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         .map(published -> requested != null && requested.isAfter(published) ? requested : published)
         .map(from -> Duration.between(from, at))
         .map(d -> d.isNegative() ? Duration.ZERO : d);
-    AckEvent event = new AckEvent(stream.node.getId(), kind, typeUrl, version, latency);
+    AckEvent event = new AckEvent(nodeField(stream.node.getId()), kind, typeUrl, version, latency);
     return () -> ackListeners.announce(event);
   }
 

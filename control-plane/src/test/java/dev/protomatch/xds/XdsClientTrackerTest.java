@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.protomatch.testing.TestClock;
+import dev.protomatch.util.ClientText;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
@@ -142,6 +143,35 @@ class XdsClientTrackerTest {
           .satisfiesExactly(
               line -> assertThat(line).contains("node 'client-1'", "version 'v-bad'", "bad endpoints"),
               line -> assertThat(line).contains("node 'client-1'", "version 'v-worse'", "worse endpoints"));
+    } finally {
+      trackerLog.detachAppender(logged);
+    }
+  }
+
+  @Test
+  void aHostileNackIsKeptCutAndEscapedInTheEventTheLogAndTheViews() {
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    Logger trackerLog = (Logger) LoggerFactory.getLogger(XdsClientTracker.class);
+    logged.start();
+    trackerLog.addAppender(logged);
+    try {
+      Node hostile = Node.newBuilder().setId("evil\n2026-11-26 INFO forged line" + "x".repeat(1_000))
+          .setUserAgentName("grpc-java").build();
+      request(hostile, "", "");
+      respond("n1", "1");
+      nack("n1", "\u001b[2J" + "e".repeat(100_000));
+
+      String detail = nacks.get(0).nack().errorDetail();
+      assertThat(detail).startsWith("\\u001b[2Jeee").endsWith(" … (98985 more characters)")
+          .hasSizeLessThan(ClientText.MAX_ERROR_DETAIL + 40).doesNotContain("\u001b");
+      assertThat(tracker.clients()).singleElement().satisfies(status -> {
+        assertThat(status.nodeId()).startsWith("evil\\u000a2026-11-26 INFO forged line").doesNotContain("\n")
+            .hasSizeLessThan(ClientText.MAX_NODE_FIELD + 40);
+        assertThat(status.types().get(EDS).lastNack()).map(XdsClientStatus.Nack::errorDetail).contains(detail);
+      });
+      assertThat(logged.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement()
+          .extracting(ILoggingEvent::getFormattedMessage)
+          .satisfies(line -> assertThat(line).doesNotContain("\n", "\u001b").hasSizeLessThan(2_000));
     } finally {
       trackerLog.detachAppender(logged);
     }
