@@ -32,9 +32,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * The routing decision as a pure function of (policies, registry state, time): no I/O, no clock, no
@@ -60,23 +62,7 @@ public final class RoutingDecider {
   private RoutingDecider() {}
 
   public static RoutingDecision decide(PolicyDocument policies, RegistryState state, Instant now) {
-    Map<String, List<EndpointState>> claimants = new HashMap<>();
-    for (ServicePolicy policy : policies.services()) {
-      claimants.put(policy.service(), new ArrayList<>());
-    }
-    for (EndpointState endpoint : state.endpoints().values()) {
-      for (String service : endpoint.advertised().keySet()) {
-        List<EndpointState> list = claimants.get(service);
-        if (list != null) {
-          list.add(endpoint);
-        }
-      }
-    }
-    SortedMap<String, ServiceDecision> services = new TreeMap<>();
-    for (ServicePolicy policy : policies.services()) {
-      services.put(policy.service(), decide(policy, claimants.get(policy.service()), now));
-    }
-    return new RoutingDecision(now, state.version(), services);
+    return decide(policies, state, now, service -> Optional.empty());
   }
 
   /**
@@ -87,12 +73,19 @@ public final class RoutingDecider {
    * between, is in {@code touched} ({@link RegistryChanges#touchedServices} computes that set).
    */
   public static RoutingDecision decide(PolicyDocument policies, RegistryState state, Instant now,
-                                       RoutingDecision previous, java.util.Set<String> touched) {
+                                       RoutingDecision previous, Set<String> touched) {
+    return decide(policies, state, now, service -> touched.contains(service)
+        ? Optional.empty() : Optional.ofNullable(previous.services().get(service)));
+  }
+
+  /** Decides every service {@code kept} has no decision for; the others keep the one it gives. */
+  private static RoutingDecision decide(PolicyDocument policies, RegistryState state, Instant now,
+                                        Function<String, Optional<ServiceDecision>> kept) {
+    SortedMap<String, ServiceDecision> services = new TreeMap<>();
     Map<String, List<EndpointState>> claimants = new HashMap<>();
     for (ServicePolicy policy : policies.services()) {
-      if (touched.contains(policy.service()) || !previous.services().containsKey(policy.service())) {
-        claimants.put(policy.service(), new ArrayList<>());
-      }
+      kept.apply(policy.service()).ifPresentOrElse(decision -> services.put(policy.service(), decision),
+          () -> claimants.put(policy.service(), new ArrayList<>()));
     }
     if (!claimants.isEmpty()) {
       for (EndpointState endpoint : state.endpoints().values()) {
@@ -104,11 +97,11 @@ public final class RoutingDecider {
         }
       }
     }
-    SortedMap<String, ServiceDecision> services = new TreeMap<>();
     for (ServicePolicy policy : policies.services()) {
       List<EndpointState> list = claimants.get(policy.service());
-      services.put(policy.service(), list == null ? previous.services().get(policy.service())
-          : decide(policy, list, now));
+      if (list != null) {
+        services.put(policy.service(), decide(policy, list, now));
+      }
     }
     return new RoutingDecision(now, state.version(), services);
   }
