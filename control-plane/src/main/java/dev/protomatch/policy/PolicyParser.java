@@ -35,7 +35,7 @@ public final class PolicyParser {
   public static final List<String> PROBE_KEYS = List.of("interval", "timeout", "concurrency", "max-backoff");
   public static final List<String> AUTH_KEYS = List.of("token-file", "token-env", "insecure");
   public static final List<String> LIMITS_KEYS =
-      List.of("max-message-bytes", "max-services-per-endpoint", "max-endpoints-per-client");
+      List.of("max-message-bytes", "max-services-per-endpoint", "max-endpoints-per-client", "max-weight");
   /** Keys of one entry of {@code services}. */
   public static final List<String> SERVICE_KEYS = List.of(
       "service", "cluster", "expect", "when-none-qualify", "without-reflection", "static-endpoints",

@@ -36,14 +36,19 @@ public record Settings(Lease lease, Probe probe, Auth auth, Limits limits) {
     }
   }
 
-  /** Bounds on what one registration call or one client may ask for; over-limit calls are refused. */
-  public record Limits(int maxMessageBytes, int maxServicesPerEndpoint, int maxEndpointsPerClient) {}
+  /**
+   * Bounds on what one registration call or one client may ask for; over-limit calls are refused.
+   *
+   * @param maxWeight the largest load-balancing weight a registration may ask for, at most
+   *     {@link dev.protomatch.registry.EndpointRegistration#MAX_WEIGHT}
+   */
+  public record Limits(int maxMessageBytes, int maxServicesPerEndpoint, int maxEndpointsPerClient, int maxWeight) {}
 
   public static Settings defaults() {
     return new Settings(
         new Lease(Duration.ofSeconds(30), Duration.ofSeconds(5), Duration.ofMinutes(5)),
         new Probe(Duration.ofSeconds(15), Duration.ofSeconds(2), 32, Duration.ofMinutes(5)),
         new Auth(Optional.empty(), Optional.of("PROTOMATCH_REGISTRATION_TOKEN"), false),
-        new Limits(4 * 1024 * 1024, 64, 1024));
+        new Limits(4 * 1024 * 1024, 64, 1024, 1_000));
   }
 }

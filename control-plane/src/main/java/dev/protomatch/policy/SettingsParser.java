@@ -1,6 +1,8 @@
 package dev.protomatch.policy;
 
 import dev.protomatch.policy.YamlNode.Mapping;
+import dev.protomatch.policy.YamlNode.Scalar;
+import dev.protomatch.registry.EndpointRegistration;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -134,6 +136,16 @@ final class SettingsParser {
     return new Settings.Limits(
         values.optional(limits, path, "max-message-bytes", values::positiveInt, d.maxMessageBytes()),
         values.optional(limits, path, "max-services-per-endpoint", values::positiveInt, d.maxServicesPerEndpoint()),
-        values.optional(limits, path, "max-endpoints-per-client", values::positiveInt, d.maxEndpointsPerClient()));
+        values.optional(limits, path, "max-endpoints-per-client", values::positiveInt, d.maxEndpointsPerClient()),
+        values.optional(limits, path, "max-weight", this::weight, d.maxWeight()));
+  }
+
+  private Optional<Integer> weight(YamlNode node, YamlPath path) {
+    if (node instanceof Scalar s && s.type() == Scalar.Type.INTEGER && s.text().matches("[0-9]{1,5}")
+        && Integer.parseInt(s.text()) >= 1 && Integer.parseInt(s.text()) <= EndpointRegistration.MAX_WEIGHT) {
+      return Optional.of(Integer.parseInt(s.text()));
+    }
+    values.reportExpected(node, path, "a weight from 1 to " + EndpointRegistration.MAX_WEIGHT);
+    return Optional.empty();
   }
 }

@@ -62,9 +62,9 @@ final class RegistrationValidator {
     }
     EndpointAddress address = new EndpointAddress(host(endpoint.getHost()), endpoint.getPort());
     long weight = endpoint.getWeight() == 0 ? 1 : Integer.toUnsignedLong(endpoint.getWeight());
-    if (weight > EndpointRegistration.MAX_WEIGHT) {
-      throw invalid("endpoint.weight must be within 1.." + EndpointRegistration.MAX_WEIGHT + " (0 means 1), got "
-          + weight);
+    if (weight > limits.maxWeight()) {
+      throw invalid("endpoint.weight must be within 1.." + limits.maxWeight() + " (0 means 1; settings.limits"
+          + ".max-weight), got " + weight);
     }
     if (endpoint.getServicesCount() == 0) {
       throw invalid("endpoint.services must list at least one service");

@@ -62,7 +62,7 @@ class PolicyParserTest {
         new Settings.Lease(Duration.ofMinutes(1), Duration.ofMillis(500), Duration.ofHours(2)),
         new Settings.Probe(Duration.ofSeconds(10), Duration.ofMillis(1500), 8, Duration.ofMinutes(10)),
         new Settings.Auth(Optional.of(TOKEN_FILE), Optional.empty(), false),
-        new Settings.Limits(1_048_576, 16, 100)));
+        new Settings.Limits(1_048_576, 16, 100, 1_000)));
     assertThat(document.services()).containsExactly(
         new ServicePolicy("demo.Greeter", "demo-greeter",
             new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello", "SayHelloAgain"))),

@@ -80,6 +80,16 @@ class PolicyValueErrorsTest {
   }
 
   @Test
+  void aWeightCapAboveTheAbsoluteOne() {
+    assertThat(errorsIn("""
+        settings:
+          limits:
+            max-weight: 10001
+        """)).containsExactly("policies.yaml:3:17: settings.limits.max-weight: expected a weight from 1 to 10000,"
+        + " got the number 10001");
+  }
+
+  @Test
   void limitLargerThanAnInt() {
     assertThat(errorsIn("""
         settings:

@@ -49,7 +49,7 @@ class RegistrationServiceTest {
   private final TestClock clock = TestClock.atEpochPlusOneDay();
   private final InMemoryEndpointRegistry registry = new InMemoryEndpointRegistry(clock);
   private final AtomicReference<Settings> settings = new AtomicReference<>(withLimits(
-      new Settings.Auth(Optional.empty(), Optional.of("TEST_TOKEN"), false), new Settings.Limits(MAX_MESSAGE_BYTES, 3, 2)));
+      new Settings.Auth(Optional.empty(), Optional.of("TEST_TOKEN"), false), new Settings.Limits(MAX_MESSAGE_BYTES, 3, 2, 1_000)));
   private final List<RegistrationService.Call> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
   private Server server;
   private ManagedChannel channel;

@@ -59,16 +59,25 @@ class RegistrationValidatorTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"0, 1", "1, 1", "250, 250", "10000, 10000"})
+  @CsvSource({"0, 1", "1, 1", "250, 250", "1000, 1000"})
   void weightsUpToTheCapAreKeptAndZeroMeansOne(int requested, int kept) throws StatusException {
     assertThat(validate(endpoint("10.0.0.1", requested)).weight()).isEqualTo(kept);
   }
 
   @Test
   void aWeightAboveTheCapIsRefused() {
-    assertInvalid(endpoint("10.0.0.1", EndpointRegistration.MAX_WEIGHT + 1),
-        "endpoint.weight must be within 1..10000 (0 means 1), got 10001");
-    assertInvalid(endpoint("10.0.0.1", -1), "endpoint.weight must be within 1..10000 (0 means 1), got 4294967295");
+    assertInvalid(endpoint("10.0.0.1", 1_001),
+        "endpoint.weight must be within 1..1000 (0 means 1; settings.limits.max-weight), got 1001");
+    assertInvalid(endpoint("10.0.0.1", -1),
+        "endpoint.weight must be within 1..1000 (0 means 1; settings.limits.max-weight), got 4294967295");
+  }
+
+  @Test
+  void thePolicyCanRaiseTheWeightCapUpToTheAbsoluteOne() throws StatusException {
+    Settings.Limits raised = new Settings.Limits(LIMITS.maxMessageBytes(), LIMITS.maxServicesPerEndpoint(),
+        LIMITS.maxEndpointsPerClient(), EndpointRegistration.MAX_WEIGHT);
+    assertThat(validator.validate(RegisterRequest.newBuilder().setEndpoint(endpoint("10.0.0.1", 10_000)).build(),
+        "agent-1", raised).weight()).isEqualTo(10_000);
   }
 
   @Test
