@@ -22,6 +22,7 @@ import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -31,6 +32,12 @@ import org.slf4j.LoggerFactory;
  * The {@code protomatch.v1.Registration} API. Every refusal is a status whose description says what was
  * wrong; a refused call changes nothing, so endpoints already registered are never lost to a bad request.
  * Install behind {@link BearerTokenInterceptor}.
+ *
+ * <p>The per-client endpoint limit is checked and the endpoint registered under a lock of that client, so
+ * concurrent registrations of one client cannot all pass the check before any is stored. The registry call
+ * (and the listeners it signals) runs under that lock: it holds up only that client's other registrations,
+ * and nothing those listeners do takes a client lock. With several replicas on etcd each replica enforces the
+ * limit for the calls it receives.
  */
 public final class RegistrationService extends RegistrationGrpc.RegistrationImplBase {
   private static final Logger log = LoggerFactory.getLogger(RegistrationService.class);
@@ -39,6 +46,8 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final Supplier<Settings> settings;
   private final RegistrationValidator validator;
   private final Listeners<Call> listeners = new Listeners<>("registration call");
+  /** One lock object per client that ever registered: a few dozen bytes each. */
+  private final ConcurrentHashMap<String, Object> clientLocks = new ConcurrentHashMap<>();
 
   /** What a call asked for and whether it was granted; a refused call changed nothing. */
   public record Call(Kind kind, boolean accepted) {
@@ -65,14 +74,17 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     Settings current = settings.get();
     try {
       EndpointRegistration registration = validator.validate(request, client, current.limits());
-      int already = registry.countByClient(client);
-      boolean replacing = registry.isRegistered(registration.address());
-      if (!replacing && already >= current.limits().maxEndpointsPerClient()) {
-        throw Status.RESOURCE_EXHAUSTED.withDescription("client " + client + " already registered " + already
-            + " endpoints; the limit is " + current.limits().maxEndpointsPerClient()
-            + " (settings.limits.max-endpoints-per-client)").asException();
+      Lease lease;
+      synchronized (clientLocks.computeIfAbsent(client, c -> new Object())) {
+        int already = registry.countByClient(client);
+        boolean replacing = registry.isRegistered(registration.address());
+        if (!replacing && already >= current.limits().maxEndpointsPerClient()) {
+          throw Status.RESOURCE_EXHAUSTED.withDescription("client " + client + " already registered " + already
+              + " endpoints; the limit is " + current.limits().maxEndpointsPerClient()
+              + " (settings.limits.max-endpoints-per-client)").asException();
+        }
+        lease = registry.register(registration, ttl(request, current.lease()));
       }
-      Lease lease = registry.register(registration, ttl(request, current.lease()));
       log.info("registered {} for {} (client {}, lease ttl {}s)", registration.address(),
           registration.services().stream().map(a -> a.service()).toList(), client, lease.ttl().toSeconds());
       response.onNext(RegisterResponse.newBuilder()

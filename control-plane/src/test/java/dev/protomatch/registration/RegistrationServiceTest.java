@@ -16,6 +16,12 @@ import dev.protomatch.api.v1.ServiceAdvertisement;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.Settings;
 import dev.protomatch.registry.EndpointAddress;
+import dev.protomatch.registry.EndpointRegistration;
+import dev.protomatch.registry.EndpointRegistry;
+import dev.protomatch.registry.EndpointState;
+import dev.protomatch.registry.Lease;
+import dev.protomatch.registry.ProbeState;
+import dev.protomatch.registry.RegistryState;
 import dev.protomatch.registry.InMemoryEndpointRegistry;
 import dev.protomatch.testing.DescriptorFixtures;
 import dev.protomatch.testing.Fingerprints;
@@ -32,6 +38,7 @@ import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -191,6 +198,115 @@ class RegistrationServiceTest {
         .satisfies(e -> assertStatus(e, Status.Code.RESOURCE_EXHAUSTED,
             "client 127.0.0.1 already registered 2 endpoints; the limit is 2 (settings.limits.max-endpoints-per-client)"));
     assertThat(stub(TOKEN).register(request(50052, greeterV2WithDescriptors())).getLeaseId()).isNotEmpty();
+  }
+
+  @Test
+  void concurrentRegistrationsOfOneClientCannotAllSlipUnderTheLimit() throws Exception {
+    // A registry as slow to store as etcd across a network: every caller checks the count before any stores.
+    EndpointRegistry slow = new SlowToRegister(new InMemoryEndpointRegistry(clock), Duration.ofMillis(200));
+    RegistrationService service = new RegistrationService(slow, settings::get, new DescriptorHasher());
+    Server slowServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(ServerInterceptors.intercept(service,
+            new BearerTokenInterceptor(() -> settings.get().auth(), Map.of("TEST_TOKEN", TOKEN)::get)))
+        .build().start();
+    ManagedChannel slowChannel = NettyChannelBuilder.forAddress("127.0.0.1", slowServer.getPort()).usePlaintext()
+        .build();
+    try {
+      Metadata headers = new Metadata();
+      headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TOKEN);
+      RegistrationGrpc.RegistrationBlockingStub stub = RegistrationGrpc.newBlockingStub(slowChannel)
+          .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+      List<java.util.concurrent.Future<Boolean>> outcomes = new ArrayList<>();
+      java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(8);
+      for (int i = 0; i < 8; i++) {
+        int port = 50061 + i;
+        outcomes.add(callers.submit(() -> {
+          try {
+            stub.register(request(port, greeterV2WithDescriptors()));
+            return true;
+          } catch (StatusRuntimeException e) {
+            return false;
+          }
+        }));
+      }
+      int accepted = 0;
+      for (java.util.concurrent.Future<Boolean> outcome : outcomes) {
+        accepted += outcome.get(30, TimeUnit.SECONDS) ? 1 : 0;
+      }
+      callers.shutdown();
+
+      assertThat(accepted).isEqualTo(2); // settings.limits.max-endpoints-per-client in this test
+      assertThat(slow.countByClient("127.0.0.1")).isEqualTo(2);
+    } finally {
+      slowChannel.shutdownNow();
+      slowServer.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Delegates to a registry, taking {@code delay} before each registration is stored. */
+  private static final class SlowToRegister implements EndpointRegistry {
+    private final EndpointRegistry registry;
+    private final Duration delay;
+
+    SlowToRegister(EndpointRegistry registry, Duration delay) {
+      this.registry = registry;
+      this.delay = delay;
+    }
+
+    @Override
+    public Lease register(EndpointRegistration registration, Duration ttl) {
+      try {
+        Thread.sleep(delay.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return registry.register(registration, ttl);
+    }
+
+    @Override
+    public Optional<Lease> renew(String leaseId) {
+      return registry.renew(leaseId);
+    }
+
+    @Override
+    public boolean deregister(String leaseId) {
+      return registry.deregister(leaseId);
+    }
+
+    @Override
+    public void replaceStaticEndpoints(Map<EndpointAddress, java.util.Set<String>> servicesByAddress) {
+      registry.replaceStaticEndpoints(servicesByAddress);
+    }
+
+    @Override
+    public void recordProbe(EndpointAddress address, long generation, ProbeState outcome) {
+      registry.recordProbe(address, generation, outcome);
+    }
+
+    @Override
+    public List<EndpointState> removeExpired(Duration retention) {
+      return registry.removeExpired(retention);
+    }
+
+    @Override
+    public int countByClient(String client) {
+      return registry.countByClient(client);
+    }
+
+    @Override
+    public boolean isRegistered(EndpointAddress address) {
+      return registry.isRegistered(address);
+    }
+
+    @Override
+    public RegistryState state() {
+      return registry.state();
+    }
+
+    @Override
+    public void addListener(Runnable onChange) {
+      registry.addListener(onChange);
+    }
   }
 
   @Test
