@@ -232,42 +232,32 @@ public final class LoadGenerator {
       return (envoy ? "e" : "p") + (delta ? "d" : "s");
     }
 
+    /** This stream's responses go to {@code onNext}; its end, with or without an error, to {@link #failed}. */
+    private <T> StreamObserver<T> responses(java.util.function.Consumer<T> onNext) {
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(T response) {
+          onNext.accept(response);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          failed(t);
+        }
+
+        @Override
+        public void onCompleted() {
+          failed(null);
+        }
+      };
+    }
+
     synchronized void start(ManagedChannel channel) {
       AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
       if (delta) {
-        deltaRequests = stub.deltaAggregatedResources(new StreamObserver<>() {
-          @Override
-          public void onNext(DeltaDiscoveryResponse response) {
-            onDelta(response);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            failed(t);
-          }
-
-          @Override
-          public void onCompleted() {
-            failed(null);
-          }
-        });
+        deltaRequests = stub.deltaAggregatedResources(responses(this::onDelta));
       } else {
-        sotw = stub.streamAggregatedResources(new StreamObserver<>() {
-          @Override
-          public void onNext(DiscoveryResponse response) {
-            onSotw(response);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            failed(t);
-          }
-
-          @Override
-          public void onCompleted() {
-            failed(null);
-          }
-        });
+        sotw = stub.streamAggregatedResources(responses(this::onSotw));
       }
       if (envoy) {
         subscribe(LDS, null);
