@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
  * one snapshot cache. The per-type services (CDS, EDS, LDS, RDS on their own streams) are not offered: a
  * client may send its node on a stream's first request only, and only ADS carries it through the stream
  * ({@link NodeCarryingAdsService}); every bootstrap protomatch ships uses ADS. Watches reach the cache through a
- * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected. Each resource object is
- * packed once for all streams ({@link IdentityCachedSerializer}).
+ * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected, and through an
+ * {@link UnchangedAssignmentFilter}, so a state-of-the-world EDS response carries only the assignments the stream
+ * does not hold already. Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
  */
 public final class XdsServer implements AutoCloseable {
   private final Server server;
@@ -29,8 +30,9 @@ public final class XdsServer implements AutoCloseable {
   public static XdsServer start(InetSocketAddress address, ServerCredentials credentials, SimpleCache<String> cache,
                                 XdsClientTracker tracker) throws IOException {
     NackedVersionGuard guard = new NackedVersionGuard(cache);
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(guard, tracker), guard, new DefaultExecutorGroup(),
-        new IdentityCachedSerializer());
+    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(guard);
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(filter, guard, tracker), filter,
+        new DefaultExecutorGroup(), new IdentityCachedSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)

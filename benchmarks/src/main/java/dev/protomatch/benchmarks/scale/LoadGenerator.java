@@ -320,7 +320,9 @@ public final class LoadGenerator {
         // EDS: named when parsed; the others by their name field (1 in Listener, RouteConfiguration, Cluster)
         resources.put(type.equals(EDS) ? "" + resources.size() : nameOf(any), any);
       }
-      apply(type, resources, true, List.of());
+      // State of the world: LDS and CDS responses are complete; RDS and EDS ones may carry only some of the
+      // requested resources (protomatch sends only the assignments a stream does not hold), the rest are kept.
+      apply(type, resources, type.equals(LDS) || type.equals(CDS), List.of());
     }
 
     // --- delta ---
@@ -363,6 +365,9 @@ public final class LoadGenerator {
               mergeNames(envoyRouteNames, resources, whole, removed); // an Envoy-style stream follows no route
             } else {
               merge(routes, resources, whole, removed, RouteConfiguration.class);
+              if (subscribed.get(RDS) != null) {
+                routes.keySet().retainAll(subscribed.get(RDS)); // a client drops what it no longer asks for
+              }
               Set<String> names = new TreeSet<>();
               for (RouteConfiguration config : routes.values()) {
                 for (VirtualHost host : config.getVirtualHostsList()) {
@@ -383,14 +388,12 @@ public final class LoadGenerator {
           case EDS -> {
             removed.forEach(endpointCounts::remove);
             removed.forEach(markerClusters::remove);
-            Set<String> seen = new HashSet<>();
             for (Map.Entry<String, Any> entry : resources.entrySet()) {
               // Once changes are being timed, only the changed service's assignments (and new ones) are parsed
               // whole: a SotW Envoy-style stream receives every assignment of the fleet with each change.
               // Before that, an assignment whose bytes are those last parsed for its name is not parsed again.
               com.google.protobuf.ByteString bytes = entry.getValue().getValue();
               String name = clusterNameOf(bytes);
-              seen.add(name);
               Integer lastHash = name == null ? null : parsedHash.get(name);
               if (name != null && endpointCounts.containsKey(name) && (armed == null || !armed.covers(name))
                   && (lean || lastHash != null && lastHash == bytes.hashCode())) {
@@ -401,7 +404,6 @@ public final class LoadGenerator {
               }
               ClusterLoadAssignment assignment = entry.getValue().unpack(ClusterLoadAssignment.class);
               name = assignment.getClusterName();
-              seen.add(name);
               int count = 0;
               boolean holdsMarker = false;
               for (LocalityLbEndpoints locality : assignment.getEndpointsList()) {
@@ -421,9 +423,10 @@ public final class LoadGenerator {
                 markerClusters.remove(name);
               }
             }
-            if (whole) {
-              endpointCounts.keySet().retainAll(seen);
-              markerClusters.retainAll(seen);
+            Set<String> wanted = subscribed.get(EDS);
+            if (wanted != null) { // a client drops what it no longer asks for
+              endpointCounts.keySet().retainAll(wanted);
+              markerClusters.retainAll(wanted);
             }
             if (affected && armed != null && doneAt.get() == 0
                 && (armed.add() ? !markerClusters.isEmpty() : markerClusters.isEmpty())) {

@@ -1,0 +1,154 @@
+package dev.protomatch.xds;
+
+import com.google.common.collect.MapMaker;
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
+
+/**
+ * Leaves out of each state-of-the-world EDS response the assignments its stream already holds, unchanged.
+ *
+ * <p>java-control-plane answers every change of the EDS version with every assignment the stream asks for: an
+ * Envoy watching 3,000 clusters is sent all 3,000 when one service's endpoints change. The xDS protocol makes
+ * only LDS and CDS state-of-the-world responses complete; an EDS response may carry just some of the
+ * requested assignments, and clients (Envoy, grpc-java, grpc-js) keep the ones it leaves out. So a stream is
+ * sent the requested assignments it does not hold as the very resource object now published: new ones, and
+ * ones whose content changed (resource objects are immutable and reused from snapshot to snapshot while
+ * their content is unchanged, so a different object is, at worst, the same content sent again). A response
+ * with nothing left carries the new version alone, so the client still ACKs it and every ACK-based view
+ * (staging, retention, admin) keeps seeing the stream at the version in force.
+ *
+ * <p>Caveats, each answered by sending everything requested:
+ * <ul>
+ *   <li>after a stream NACKs an EDS response it holds nothing as far as this filter knows (a client may have
+ *       applied part of the response it rejected);
+ *   <li>just after a CDS response (java-control-plane's {@code hasClusterChanged}): Envoy re-warms a changed
+ *       cluster and waits for that cluster's assignment, whether or not the assignment changed.
+ * </ul>
+ * A name the client leaves out of its request is dropped from what it holds (clients drop what they no
+ * longer ask for). What a stream holds is also what java-control-plane is told it knows, since
+ * java-control-plane takes the names in the last ACKed response for that, and those are now only the ones
+ * sent.
+ *
+ * <p>It must be registered as a callback: it learns each stream's requests there, and recognizes the request
+ * a watch is created for by identity (java-control-plane passes the very request object it gave the
+ * callbacks to the watcher), so it must be the outermost watcher. Per-stream state is guarded by the
+ * stream's own lock; requests arrive on gRPC threads, responses on the publishing thread or a gRPC thread.
+ * Delta watches pass through untouched (delta already sends only what changed).
+ */
+final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerCallbacks {
+  private static final String EDS = XdsType.EDS.typeUrl();
+
+  private final ConfigWatcher next;
+  private final Map<Long, Held> streams = new ConcurrentHashMap<>();
+  /** The stream of each EDS request, from the request callback to the watch; weak identity keys. */
+  private final ConcurrentMap<Object, Held> streamOfRequest = new MapMaker().weakKeys().makeMap();
+
+  /** What one stream holds of EDS: by cluster name, the assignment object last sent. Guarded by itself. */
+  private static final class Held {
+    final Map<String, Message> assignments = new HashMap<>();
+  }
+
+  UnchangedAssignmentFilter(ConfigWatcher next) {
+    this.next = next;
+  }
+
+  // ---- callbacks
+
+  @Override
+  public void onStreamOpen(long streamId, String typeUrl) {
+    streams.put(streamId, new Held());
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    streams.remove(streamId);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    streams.remove(streamId);
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    Held held = request.getTypeUrl().equals(EDS) ? streams.get(streamId) : null;
+    if (held == null) {
+      return;
+    }
+    synchronized (held) {
+      if (request.hasErrorDetail()) {
+        held.assignments.clear();
+      } else if (request.getResourceNamesCount() > 0) {
+        held.assignments.keySet().retainAll(Set.copyOf(request.getResourceNamesList()));
+      }
+    }
+    streamOfRequest.put(request, held);
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    // delta streams pass through untouched
+  }
+
+  // ---- watches
+
+  @Override
+  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
+                           Consumer<Response> responseConsumer, boolean hasClusterChanged,
+                           boolean allowDefaultEmptyEdsUpdate) {
+    Held held = streamOfRequest.remove(request.v3Request());
+    if (held == null) {
+      return next.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
+          allowDefaultEmptyEdsUpdate);
+    }
+    Set<String> known;
+    synchronized (held) {
+      known = Set.copyOf(held.assignments.keySet());
+    }
+    boolean sendAll = hasClusterChanged;
+    return next.createWatch(ads, request, known, response -> responseConsumer.accept(trim(held, response, sendAll)),
+        hasClusterChanged, allowDefaultEmptyEdsUpdate);
+  }
+
+  /** {@code response} without the assignments {@code held} already has (all of them if {@code sendAll}). */
+  private static Response trim(Held held, Response response, boolean sendAll) {
+    List<Message> kept = new ArrayList<>(response.resources().size());
+    synchronized (held) {
+      for (Message assignment : response.resources()) {
+        Message before = held.assignments.put(Resources.getResourceName(assignment), assignment);
+        if (sendAll || before != assignment) {
+          kept.add(assignment);
+        }
+      }
+    }
+    return kept.size() == response.resources().size() ? response
+        : Response.create(response.request(), kept, response.version());
+  }
+
+  @Override
+  public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
+                                     Map<String, String> resourceVersions, Set<String> pendingResources,
+                                     boolean isWildcard, Consumer<DeltaResponse> responseConsumer,
+                                     boolean hasClusterChanged) {
+    return next.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
+        responseConsumer, hasClusterChanged);
+  }
+}
