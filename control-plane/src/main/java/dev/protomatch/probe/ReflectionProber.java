@@ -38,11 +38,14 @@ import org.slf4j.LoggerFactory;
  * <p>Probes run on a fixed pool of {@code settings.probe.concurrency} threads, each bounded by
  * {@code settings.probe.timeout}, so one hanging or lying endpoint costs one thread for one timeout and
  * never delays the others. An endpoint is probed when first seen, then every {@code interval}; after
- * {@code n} consecutive failures it waits {@code min(max-backoff, interval * 2^(n-1))}. Due-ness is computed
+ * {@code n} consecutive failures it waits {@code min(max-backoff, base * 2^(n-1))}, the base being the interval
+ * after an answer and one second after a timeout or a refused connection ({@link #backoff}). Due-ness is computed
  * from the injected clock, so tests drive probing with {@link #probeDue()} and a test clock.
  */
 public final class ReflectionProber implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReflectionProber.class);
+  /** The first wait after a probe that timed out or could not connect. */
+  static final Duration TRANSIENT_RETRY = Duration.ofSeconds(1);
 
   private final EndpointRegistry registry;
   private final DescriptorHasher hasher;
@@ -156,14 +159,23 @@ public final class ReflectionProber implements AutoCloseable {
       return !now.isBefore(probed.at().plus(probe.interval()));
     }
     if (state instanceof ProbeState.Failed failed) {
-      return !now.isBefore(failed.at().plus(backoff(failed.consecutiveFailures(), probe)));
+      return !now.isBefore(failed.at().plus(backoff(failed.kind(), failed.consecutiveFailures(), probe)));
     }
     return true;
   }
 
-  static Duration backoff(int consecutiveFailures, Settings.Probe probe) {
+  /**
+   * The wait after {@code consecutiveFailures} failures, the last of {@code kind}: {@code min(max-backoff,
+   * base * 2^(n-1))}, where the base is the interval after an answer (no reflection, a bad answer), and
+   * {@link #TRANSIENT_RETRY} (at most the interval) after a timeout or no connection, which a starting
+   * process or a loaded machine causes, so a fresh endpoint is not kept out for a whole interval by one.
+   */
+  static Duration backoff(ReflectionException.Kind kind, int consecutiveFailures, Settings.Probe probe) {
+    boolean transientFailure = kind == ReflectionException.Kind.TIMEOUT || kind == ReflectionException.Kind.UNAVAILABLE;
+    Duration base = transientFailure && TRANSIENT_RETRY.compareTo(probe.interval()) < 0 ? TRANSIENT_RETRY
+        : probe.interval();
     int doublings = Math.min(Math.max(consecutiveFailures - 1, 0), 20);
-    Duration wait = probe.interval().multipliedBy(1L << doublings);
+    Duration wait = base.multipliedBy(1L << doublings);
     return wait.compareTo(probe.maxBackoff()) > 0 ? probe.maxBackoff() : wait;
   }
 

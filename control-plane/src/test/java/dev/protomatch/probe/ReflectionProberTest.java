@@ -236,12 +236,54 @@ class ReflectionProberTest {
   }
 
   @Test
-  void backoffDoublesPerFailureUpToMaximum() {
+  void anEndpointThatRefusedTheConnectionIsReprobedAfterOneSecond() throws Exception {
+    EndpointAddress closed;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = new EndpointAddress("127.0.0.1", socket.getLocalPort());
+    }
+    registry.register(new EndpointRegistration(closed, Locality.UNKNOWN, Map.of(), 1,
+        List.of(new Advertisement("demo.Greeter", Optional.of(Fingerprints.greeterV2().api()), Optional.empty(),
+            Optional.empty())), "test"), TTL);
+    prober.probeDue().get(30, TimeUnit.SECONDS);
+    assertThat(registry.state().endpoints().get(closed).probe()).isInstanceOfSatisfying(ProbeState.Failed.class,
+        failed -> assertThat(failed.kind()).isEqualTo(ReflectionException.Kind.UNAVAILABLE));
+
+    clock.advance(Duration.ofSeconds(1));
+    prober.probeDue().get(30, TimeUnit.SECONDS);
+
+    assertThat(registry.state().endpoints().get(closed).probe())
+        .isInstanceOfSatisfying(ProbeState.Failed.class, failed -> assertThat(failed.consecutiveFailures()).isEqualTo(2));
+  }
+
+  @Test
+  void afterAnAnswerTheBackoffStartsAtTheIntervalAndDoublesPerFailureUpToMaximum() {
     Settings.Probe settings = new Settings.Probe(Duration.ofSeconds(15), Duration.ofSeconds(2), 4, Duration.ofMinutes(1));
 
-    assertThat(List.of(1, 2, 3, 4, 30)).map(n -> ReflectionProber.backoff(n, settings)).containsExactly(
-        Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60),
-        Duration.ofSeconds(60));
+    for (ReflectionException.Kind answered : List.of(ReflectionException.Kind.NOT_SUPPORTED,
+        ReflectionException.Kind.BAD_ANSWER)) {
+      assertThat(List.of(1, 2, 3, 4, 30)).map(n -> ReflectionProber.backoff(answered, n, settings)).containsExactly(
+          Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60),
+          Duration.ofSeconds(60));
+    }
+  }
+
+  @Test
+  void afterATimeoutOrNoConnectionTheBackoffStartsAtOneSecond() {
+    Settings.Probe settings = new Settings.Probe(Duration.ofHours(1), Duration.ofSeconds(2), 4, Duration.ofMinutes(5));
+
+    for (ReflectionException.Kind transientKind : List.of(ReflectionException.Kind.TIMEOUT,
+        ReflectionException.Kind.UNAVAILABLE)) {
+      assertThat(List.of(1, 2, 3, 9, 30)).map(n -> ReflectionProber.backoff(transientKind, n, settings))
+          .containsExactly(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(256),
+              Duration.ofMinutes(5));
+    }
+  }
+
+  @Test
+  void theTransientBackoffNeverExceedsAShortInterval() {
+    Settings.Probe settings = new Settings.Probe(Duration.ofMillis(200), Duration.ofSeconds(2), 4, Duration.ofMinutes(5));
+
+    assertThat(ReflectionProber.backoff(ReflectionException.Kind.TIMEOUT, 1, settings)).isEqualTo(Duration.ofMillis(200));
   }
 
   private void registerHashOnly(LoopbackServer server, dev.protomatch.descriptor.ServiceFingerprint claimed) {
