@@ -9,7 +9,6 @@ import dev.protomatch.server.ControlPlaneOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -66,7 +65,7 @@ final class DemoCommand implements Callable<Integer> {
     out.println("protomatch demo: demo.Greeter with an old build (v1) left running beside two new builds (v2)");
     out.flush();
     try (ControlPlane controlPlane = ControlPlane.start(
-        ControlPlaneOptions.loopbackDefaults(Optional.of(policy)).withPorts(0, 0, 0), Clock.systemUTC(),
+        ControlPlaneOptions.loopbackDefaults(Optional.of(policy)).withPorts(0, 0, 0), dev.protomatch.util.MonotonicClock.startingNow(),
         name -> name.equals(TOKEN_ENV) ? token : System.getenv(name))) {
       String registration = "127.0.0.1:" + controlPlane.registrationPort();
       for (String[] greeter : new String[][] {{"v1", "old-v1"}, {"v2", "new-v2-a"}, {"v2", "new-v2-b"}}) {

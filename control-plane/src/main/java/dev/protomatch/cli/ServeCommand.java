@@ -8,7 +8,6 @@ import dev.protomatch.server.ListenFailedException;
 import dev.protomatch.server.ControlPlaneOptions;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -118,7 +117,7 @@ final class ServeCommand implements Callable<Integer> {
     ControlPlaneOptions options = options();
     ControlPlane controlPlane;
     try {
-      controlPlane = ControlPlane.start(options, Clock.systemUTC(), System::getenv);
+      controlPlane = ControlPlane.start(options, dev.protomatch.util.MonotonicClock.startingNow(), System::getenv);
     } catch (ControlPlane.InvalidPolicyException e) {
       for (PolicyError error : e.errors()) {
         spec.commandLine().getErr().println(error);
