@@ -189,6 +189,19 @@ public final class ProtomatchMetrics {
         .register(registry);
   }
 
+  /**
+   * The registration port's token check: {@code protomatch_registration_token_stale} is 1 while the token source
+   * cannot be read and the tokens read last stand in. Call at most once.
+   */
+  public void registrationTokenFrom(java.util.function.BooleanSupplier stale) {
+    GaugeWithCallback.builder()
+        .name("protomatch_registration_token_stale")
+        .help("1 while the registration token file (or variable) cannot be read and the tokens read last are"
+            + " still accepted; 0 otherwise")
+        .callback(callback -> callback.call(stale.getAsBoolean() ? 1 : 0))
+        .register(registry);
+  }
+
   /** A decision was handed on: its endpoint counts replace the previous decision's. */
   public void decided(RoutingDecision decision) {
     Map<List<String>, Integer> counts = new TreeMap<>(ProtomatchMetrics::compareLabels);

@@ -21,17 +21,27 @@ import java.util.TreeMap;
  * let one bad sender evict good entries).
  */
 public final class DescriptorHasher {
-  /** Entries are a few KiB each; 4096 covers every build of every service a large fleet runs at once. */
-  public static final long DEFAULT_MAXIMUM_ENTRIES = 4096;
+  /**
+   * What the cache may hold, weighed by the size of the descriptor sets its entries describe (a fingerprint is
+   * far smaller than its input): a registrant sending large, distinct sets evicts older entries instead of
+   * growing the heap. 64 MiB is some thousands of real services' sets (a few KiB to a few hundred KiB each).
+   */
+  public static final long DEFAULT_MAXIMUM_INPUT_BYTES = 64L * 1024 * 1024;
+  /** The least an entry weighs, so that many tiny sets cannot pile up entries beyond 64 Ki. */
+  private static final int MINIMUM_WEIGHT = 1024;
 
-  private final Cache<ByteString, DescriptorSetFingerprint> cache;
+  private record Entry(DescriptorSetFingerprint fingerprint, int weight) {}
+
+  private final Cache<ByteString, Entry> cache;
 
   public DescriptorHasher() {
-    this(DEFAULT_MAXIMUM_ENTRIES);
+    this(DEFAULT_MAXIMUM_INPUT_BYTES);
   }
 
-  public DescriptorHasher(long maximumEntries) {
-    this.cache = Caffeine.newBuilder().maximumSize(maximumEntries).recordStats().build();
+  /** @param maximumInputBytes the total size of the descriptor sets whose fingerprints the cache may hold */
+  public DescriptorHasher(long maximumInputBytes) {
+    this.cache = Caffeine.newBuilder().maximumWeight(maximumInputBytes)
+        .weigher((ByteString key, Entry entry) -> entry.weight()).recordStats().build();
   }
 
   /**
@@ -42,12 +52,12 @@ public final class DescriptorHasher {
    */
   public DescriptorSetFingerprint fingerprint(byte[] fileDescriptorSet, String source) {
     ByteString key = ByteString.copyFrom(DescriptorHash.sha256().digest(fileDescriptorSet));
-    DescriptorSetFingerprint cached = cache.getIfPresent(key);
+    Entry cached = cache.getIfPresent(key);
     if (cached != null) {
-      return cached;
+      return cached.fingerprint();
     }
     DescriptorSetFingerprint computed = compute(parse(fileDescriptorSet, source), source);
-    cache.put(key, computed);
+    cache.put(key, new Entry(computed, Math.max(MINIMUM_WEIGHT, fileDescriptorSet.length)));
     return computed;
   }
 

@@ -30,12 +30,15 @@ import java.util.function.Predicate;
 public final class PolicyParser {
   /** Keys of the top-level mapping. */
   public static final List<String> TOP_LEVEL_KEYS = List.of("settings", "services");
-  public static final List<String> SETTINGS_KEYS = List.of("lease", "probe", "auth", "limits");
+  public static final List<String> SETTINGS_KEYS = List.of("lease", "probe", "auth", "limits", "registration");
+  public static final List<String> REGISTRATION_KEYS = List.of("hosts", "identities");
+  public static final List<String> IDENTITY_KEYS = List.of("identity", "services", "hosts");
   public static final List<String> LEASE_KEYS = List.of("default-ttl", "min-ttl", "max-ttl");
   public static final List<String> PROBE_KEYS = List.of("interval", "timeout", "concurrency", "max-backoff");
   public static final List<String> AUTH_KEYS = List.of("token-file", "token-env", "insecure");
   public static final List<String> LIMITS_KEYS =
-      List.of("max-message-bytes", "max-services-per-endpoint", "max-endpoints-per-client", "max-weight");
+      List.of("max-message-bytes", "max-services-per-endpoint", "max-endpoints-per-client", "max-weight",
+          "max-endpoints");
   /** Keys of one entry of {@code services}. */
   public static final List<String> SERVICE_KEYS = List.of(
       "service", "cluster", "expect", "when-none-qualify", "without-reflection", "static-endpoints",
@@ -62,6 +65,8 @@ public final class PolicyParser {
       Map.entry("settings.probe", PROBE_KEYS),
       Map.entry("settings.auth", AUTH_KEYS),
       Map.entry("settings.limits", LIMITS_KEYS),
+      Map.entry("settings.registration", REGISTRATION_KEYS),
+      Map.entry("settings.registration.identities[]", IDENTITY_KEYS),
       Map.entry("services[]", SERVICE_KEYS),
       Map.entry("services[].expect", EXPECT_KEYS),
       Map.entry("services[].circuit-breakers", CIRCUIT_BREAKER_KEYS),

@@ -5,7 +5,22 @@ import java.time.Duration;
 import java.util.Optional;
 
 /** Global settings of a policy file; every field has a default (see {@link #defaults()}). */
-public record Settings(Lease lease, Probe probe, Auth auth, Limits limits) {
+public record Settings(Lease lease, Probe probe, Auth auth, Limits limits, Registration registration) {
+
+  /** The settings without {@code registration}: registrants may register only their own address. */
+  public Settings(Lease lease, Probe probe, Auth auth, Limits limits) {
+    this(lease, probe, auth, limits, Registration.OWN_ADDRESS_ONLY);
+  }
+
+  /** A copy with {@code auth} instead of this one's. */
+  public Settings withAuth(Auth auth) {
+    return new Settings(lease, probe, auth, limits, registration);
+  }
+
+  /** A copy with {@code registration} instead of this one's. */
+  public Settings withRegistration(Registration registration) {
+    return new Settings(lease, probe, auth, limits, registration);
+  }
 
   /**
    * Registration leases: a registration without keep-alives disappears after its TTL.
@@ -42,7 +57,51 @@ public record Settings(Lease lease, Probe probe, Auth auth, Limits limits) {
    * @param maxWeight the largest load-balancing weight a registration may ask for, at most
    *     {@link dev.protomatch.registry.EndpointRegistration#MAX_WEIGHT}
    */
-  public record Limits(int maxMessageBytes, int maxServicesPerEndpoint, int maxEndpointsPerClient, int maxWeight) {}
+  public record Limits(int maxMessageBytes, int maxServicesPerEndpoint, int maxEndpointsPerClient, int maxWeight,
+                       int maxEndpoints) {
+    /** The limits without a global cap of their own: {@link #DEFAULT_MAX_ENDPOINTS}. */
+    public Limits(int maxMessageBytes, int maxServicesPerEndpoint, int maxEndpointsPerClient, int maxWeight) {
+      this(maxMessageBytes, maxServicesPerEndpoint, maxEndpointsPerClient, maxWeight, DEFAULT_MAX_ENDPOINTS);
+    }
+
+    /**
+     * Registered endpoints of all clients together, by default: ten times the fleet the scale harness measures
+     * (docs/performance.md), a few hundred bytes each in memory.
+     */
+    public static final int DEFAULT_MAX_ENDPOINTS = 100_000;
+  }
+
+  /**
+   * Who may register what ({@code settings.registration}); see docs/security.md.
+   *
+   * @param anyHost whether a registrant may name any address ({@code hosts: any}: a trusted registrar, or a
+   *     test fleet); by default ({@code hosts: own}) a registrant names its own address only: the peer address
+   *     of its call, or any loopback address when it calls from loopback
+   * @param identities with mTLS on the registration port: the client certificate identities (URI or DNS
+   *     SANs) that may register, each with the services it may register and the addresses besides its own;
+   *     when not empty, a call without a listed identity is refused
+   */
+  public record Registration(boolean anyHost, java.util.List<IdentityGrant> identities) {
+    public static final Registration OWN_ADDRESS_ONLY = new Registration(false, java.util.List.of());
+
+    public Registration {
+      identities = java.util.List.copyOf(identities);
+    }
+  }
+
+  /**
+   * What one client certificate identity may register.
+   *
+   * @param identity a URI SAN ({@code spiffe://...}) or DNS SAN of the client certificate, matched exactly
+   * @param services the services it may register ({@code "*"}: any)
+   * @param hosts addresses it may name besides its own: IP literals or CIDR blocks ({@code 10.1.0.0/16})
+   */
+  public record IdentityGrant(String identity, java.util.List<String> services, java.util.List<AddressBlock> hosts) {
+    public IdentityGrant {
+      services = java.util.List.copyOf(services);
+      hosts = java.util.List.copyOf(hosts);
+    }
+  }
 
   public static Settings defaults() {
     return new Settings(

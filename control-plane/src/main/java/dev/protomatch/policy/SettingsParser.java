@@ -45,7 +45,55 @@ final class SettingsParser {
         values.section(s, PATH, "lease", PolicyParser.LEASE_KEYS).map(this::lease).orElse(defaults.lease()),
         values.section(s, PATH, "probe", PolicyParser.PROBE_KEYS).map(this::probe).orElse(defaults.probe()),
         values.section(s, PATH, "auth", PolicyParser.AUTH_KEYS).map(this::auth).orElse(defaults.auth()),
-        values.section(s, PATH, "limits", PolicyParser.LIMITS_KEYS).map(this::limits).orElse(defaults.limits()));
+        values.section(s, PATH, "limits", PolicyParser.LIMITS_KEYS).map(this::limits).orElse(defaults.limits()),
+        values.section(s, PATH, "registration", PolicyParser.REGISTRATION_KEYS).map(this::registration)
+            .orElse(defaults.registration()));
+  }
+
+  private enum Hosts { OWN, ANY }
+
+  private Settings.Registration registration(Mapping registration) {
+    YamlPath path = PATH.key("registration");
+    boolean anyHost = values.optional(registration, path, "hosts", (node, at) -> values.choice(node, at, Hosts.values()),
+        Hosts.OWN) == Hosts.ANY;
+    List<Settings.IdentityGrant> grants = new ArrayList<>();
+    YamlPath identitiesPath = path.key("identities");
+    values.optionalList(registration, path, "identities").ifPresent(list -> {
+      for (int i = 0; i < list.items().size(); i++) {
+        YamlPath at = identitiesPath.index(i);
+        values.mapping(list.items().get(i), at, PolicyParser.IDENTITY_KEYS).ifPresent(grant -> {
+          if (!values.requireKeys(grant, at, List.of("identity", "services"))) {
+            return;
+          }
+          Optional<String> identity = values.string(grant.get("identity").orElseThrow(), at.key("identity"));
+          List<String> services = strings(grant, at, "services");
+          List<AddressBlock> hosts = new ArrayList<>();
+          YamlPath hostsPath = at.key("hosts");
+          values.optionalList(grant, at, "hosts").ifPresent(items -> {
+            for (int h = 0; h < items.items().size(); h++) {
+              values.text(items.items().get(h), hostsPath.index(h), "an IP address or CIDR block such as 10.1.0.0/16",
+                  text -> AddressBlock.parse(text).isPresent()).flatMap(AddressBlock::parse).ifPresent(hosts::add);
+            }
+          });
+          if (services.isEmpty()) {
+            values.report(grant, at.key("services"), "expected at least one service name (or \"*\" for any)");
+          }
+          identity.ifPresent(id -> grants.add(new Settings.IdentityGrant(id, services, hosts)));
+        });
+      }
+    });
+    return new Settings.Registration(anyHost, grants);
+  }
+
+  private List<String> strings(Mapping mapping, YamlPath path, String key) {
+    List<String> strings = new ArrayList<>();
+    YamlPath listPath = path.key(key);
+    values.optionalList(mapping, path, key).ifPresent(list -> {
+      for (int i = 0; i < list.items().size(); i++) {
+        values.string(list.items().get(i), listPath.index(i)).ifPresent(strings::add);
+      }
+    });
+    return strings;
   }
 
   private Settings.Lease lease(Mapping lease) {
@@ -137,7 +185,8 @@ final class SettingsParser {
         values.optional(limits, path, "max-message-bytes", values::positiveInt, d.maxMessageBytes()),
         values.optional(limits, path, "max-services-per-endpoint", values::positiveInt, d.maxServicesPerEndpoint()),
         values.optional(limits, path, "max-endpoints-per-client", values::positiveInt, d.maxEndpointsPerClient()),
-        values.optional(limits, path, "max-weight", this::weight, d.maxWeight()));
+        values.optional(limits, path, "max-weight", this::weight, d.maxWeight()),
+        values.optional(limits, path, "max-endpoints", values::positiveInt, d.maxEndpoints()));
   }
 
   private Optional<Integer> weight(YamlNode node, YamlPath path) {

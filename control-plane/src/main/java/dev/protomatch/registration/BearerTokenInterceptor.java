@@ -18,28 +18,48 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * Authenticates registration calls with {@code authorization: Bearer <token>} metadata and records who
- * the caller is (its peer address) for per-client limits.
+ * the caller is ({@link Caller}: its peer address and, with mTLS, its certificate's identities) for
+ * {@link RegistrationPermissions} and per-client limits.
  *
- * <p>The expected token comes from the policy's {@code settings.auth}: a file (re-read every few seconds,
- * so a rotated secret takes effect without a restart) or an environment variable. {@code insecure: true}
+ * <p>The accepted tokens come from the policy's {@code settings.auth}: a file (re-read every few seconds, so a
+ * rotated secret takes effect without a restart) or an environment variable, holding one token or several
+ * separated by whitespace (old and new during a rotation). If the source becomes unreadable after a good
+ * read, the tokens read last stay accepted (a WARN, and {@link #usingLastGoodToken()}). {@code insecure: true}
  * lets every call through; it exists for local development only.
  */
 public final class BearerTokenInterceptor implements ServerInterceptor {
-  /** The caller's identity for per-client limits: the peer's IP address. */
-  public static final Context.Key<String> CLIENT = Context.key("protomatch-client");
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BearerTokenInterceptor.class);
+  /** Who made the call: its peer address and, with mTLS, its client certificate's identities. */
+  public static final Context.Key<Caller> CALLER = Context.key("protomatch-caller");
 
   private static final Metadata.Key<String> AUTHORIZATION =
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final String BEARER = "Bearer ";
+  /** X.509 GeneralName tags (RFC 5280): dNSName and uniformResourceIdentifier. */
+  private static final int DNS_SAN = 2;
+  private static final int URI_SAN = 6;
 
   private final Supplier<Settings.Auth> auth;
-  private final LoadingCache<Settings.Auth, Optional<byte[]>> tokens;
+  private final LoadingCache<Settings.Auth, Optional<List<byte[]>>> tokens;
+  /** The tokens last read successfully, by the setting they were read for; written by the cache's loader. */
+  private final java.util.concurrent.ConcurrentHashMap<Settings.Auth, List<byte[]>> lastGood =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Whether the latest read failed and the last good tokens stand in; written by the cache's loader. */
+  private volatile boolean usingLastGood;
 
   /**
    * @param env environment lookup (System::getenv in production)
@@ -47,7 +67,48 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
   public BearerTokenInterceptor(Supplier<Settings.Auth> auth, Function<String, String> env) {
     this.auth = auth;
     this.tokens = Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(5)).maximumSize(4)
-        .build(settings -> expectedToken(settings, env));
+        .build(settings -> read(settings, env));
+  }
+
+  /**
+   * Whether the token source became unreadable (or empty) after a successful read, so the tokens read last
+   * are still the ones accepted (exported as {@code protomatch_registration_token_stale}).
+   */
+  public boolean usingLastGoodToken() {
+    return usingLastGood;
+  }
+
+  /**
+   * The accepted tokens: read fresh, or, if the source cannot be read now but could before, the ones read
+   * last (with a WARN when that starts), so a token file caught mid-rotation or made unreadable by mistake
+   * does not refuse every keep-alive of the fleet.
+   */
+  private Optional<List<byte[]>> read(Settings.Auth settings, Function<String, String> env) {
+    Optional<List<byte[]>> fresh = expectedTokens(settings, env);
+    if (fresh.isPresent()) {
+      if (usingLastGood) {
+        log.info("registration token source {} is readable again", source(settings));
+      }
+      usingLastGood = false;
+      lastGood.clear();
+      lastGood.put(settings, fresh.get());
+      return fresh;
+    }
+    List<byte[]> last = lastGood.get(settings);
+    if (last == null) {
+      return Optional.empty();
+    }
+    if (!usingLastGood) {
+      log.warn("registration token source {} cannot be read or holds no token; the tokens read last stay in force"
+          + " until it can", source(settings));
+    }
+    usingLastGood = true;
+    return Optional.of(last);
+  }
+
+  private static String source(Settings.Auth settings) {
+    return settings.tokenFile().map(file -> "file '" + file + "'")
+        .orElse("environment variable " + settings.tokenEnv().orElse("?"));
   }
 
   @Override
@@ -55,7 +116,7 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Settings.Auth settings = auth.get();
     if (!settings.insecure()) {
-      Optional<byte[]> expected = tokens.get(settings);
+      Optional<List<byte[]>> expected = tokens.get(settings);
       String header = headers.get(AUTHORIZATION);
       if (expected.isEmpty()) {
         return refuse(call, Status.UNAUTHENTICATED.withDescription(
@@ -66,11 +127,17 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
             "missing bearer token: send metadata 'authorization: Bearer <token>'"));
       }
       byte[] presented = header.substring(BEARER.length()).trim().getBytes(StandardCharsets.UTF_8);
-      if (!MessageDigest.isEqual(presented, expected.get())) {
+      boolean accepted = false;
+      for (byte[] token : expected.get()) {
+        accepted |= MessageDigest.isEqual(presented, token); // every token compared: no early exit to time
+      }
+      if (!accepted) {
         return refuse(call, Status.UNAUTHENTICATED.withDescription("invalid bearer token"));
       }
     }
-    Context context = Context.current().withValue(CLIENT, clientOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)));
+    Caller caller = new Caller(peerOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
+        certificateIdentities(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION)));
+    Context context = Context.current().withValue(CALLER, caller);
     return Contexts.interceptCall(context, call, headers, next);
   }
 
@@ -79,27 +146,68 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
     return new ServerCall.Listener<>() {};
   }
 
-  private static String clientOf(SocketAddress address) {
-    if (address instanceof InetSocketAddress inet) {
-      return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
-    }
-    return String.valueOf(address);
+  private static Optional<java.net.InetAddress> peerOf(SocketAddress address) {
+    return address instanceof InetSocketAddress inet ? Optional.ofNullable(inet.getAddress()) : Optional.empty();
   }
 
-  private static Optional<byte[]> expectedToken(Settings.Auth settings, Function<String, String> env) {
-    String token = null;
+  /** The verified client certificate's URI SANs, then its DNS SANs; empty without mTLS. */
+  static List<String> certificateIdentities(SSLSession session) {
+    if (session == null) {
+      return List.of();
+    }
+    Certificate[] chain;
+    try {
+      chain = session.getPeerCertificates();
+    } catch (SSLPeerUnverifiedException e) {
+      return List.of(); // TLS without a client certificate
+    }
+    if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
+      return List.of();
+    }
+    List<String> uris = new ArrayList<>();
+    List<String> names = new ArrayList<>();
+    try {
+      Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+      if (sans != null) {
+        for (List<?> san : sans) {
+          if (san.size() >= 2 && san.get(0) instanceof Integer type && san.get(1) instanceof String value) {
+            if (type == URI_SAN) {
+              uris.add(value);
+            } else if (type == DNS_SAN) {
+              names.add(value);
+            }
+          }
+        }
+      }
+    } catch (CertificateParsingException e) {
+      return List.of();
+    }
+    uris.addAll(names);
+    return uris;
+  }
+
+  /**
+   * The tokens the source holds: whitespace-separated, so a file (or variable) can hold the old and the new
+   * token while clients move from one to the other; empty if it cannot be read or holds none.
+   */
+  private static Optional<List<byte[]>> expectedTokens(Settings.Auth settings, Function<String, String> env) {
+    String text = null;
     if (settings.tokenFile().isPresent()) {
       try {
-        token = Files.readString(settings.tokenFile().get(), StandardCharsets.UTF_8);
+        text = Files.readString(settings.tokenFile().get(), StandardCharsets.UTF_8);
       } catch (IOException e) {
         return Optional.empty();
       }
     } else if (settings.tokenEnv().isPresent()) {
-      token = env.apply(settings.tokenEnv().get());
+      text = env.apply(settings.tokenEnv().get());
     }
-    if (token == null || token.isBlank()) {
+    if (text == null || text.isBlank()) {
       return Optional.empty();
     }
-    return Optional.of(token.trim().getBytes(StandardCharsets.UTF_8));
+    List<byte[]> tokens = new ArrayList<>();
+    for (String token : text.trim().split("\\s+")) {
+      tokens.add(token.getBytes(StandardCharsets.UTF_8));
+    }
+    return Optional.of(List.copyOf(tokens));
   }
 }

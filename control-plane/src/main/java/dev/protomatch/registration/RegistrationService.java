@@ -13,6 +13,7 @@ import dev.protomatch.api.v1.RegisterResponse;
 import dev.protomatch.api.v1.RegistrationGrpc;
 import dev.protomatch.descriptor.DescriptorHasher;
 import dev.protomatch.policy.Settings;
+import dev.protomatch.registry.AddressTakenException;
 import dev.protomatch.registry.EndpointRegistration;
 import dev.protomatch.registry.EndpointRegistry;
 import dev.protomatch.registry.RegistryUnavailableException;
@@ -21,6 +22,7 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -70,20 +72,34 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   @Override
   public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
-    String client = Optional.ofNullable(BearerTokenInterceptor.CLIENT.get()).orElse("unknown");
+    Caller caller = caller();
+    String client = caller.peerText();
     Settings current = settings.get();
     try {
+      RegistrationPermissions.Identity identity = RegistrationPermissions.identify(current.registration(), caller);
+      client = identity.client();
       EndpointRegistration registration = validator.validate(request, client, current.limits());
+      RegistrationPermissions.authorize(current.registration(), caller, identity, registration.address(),
+          registration.services().stream().map(a -> a.service()).toList());
       Lease lease;
       synchronized (clientLocks.computeIfAbsent(client, c -> new Object())) {
         int already = registry.countByClient(client);
         boolean replacing = registry.isRegistered(registration.address());
+        if (!replacing && registry.registeredCount() >= current.limits().maxEndpoints()) {
+          // Checked under this client's lock only: concurrent clients can overshoot by the calls in flight.
+          throw Status.RESOURCE_EXHAUSTED.withDescription(registry.registeredCount() + " endpoints are registered;"
+              + " the limit is " + current.limits().maxEndpoints() + " (settings.limits.max-endpoints)").asException();
+        }
         if (!replacing && already >= current.limits().maxEndpointsPerClient()) {
           throw Status.RESOURCE_EXHAUSTED.withDescription("client " + client + " already registered " + already
               + " endpoints; the limit is " + current.limits().maxEndpointsPerClient()
               + " (settings.limits.max-endpoints-per-client)").asException();
         }
-        lease = registry.register(registration, ttl(request, current.lease()));
+        try {
+          lease = registry.register(registration, ttl(request, current.lease()));
+        } catch (AddressTakenException e) {
+          throw Status.PERMISSION_DENIED.withDescription(e.getMessage()).asException();
+        }
       }
       log.info("registered {} for {} (client {}, lease ttl {}s)", registration.address(),
           registration.services().stream().map(a -> a.service()).toList(), client, lease.ttl().toSeconds());
@@ -109,6 +125,12 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   public void keepAlive(KeepAliveRequest request, StreamObserver<KeepAliveResponse> response) {
     Optional<Lease> lease;
     try {
+      Optional<StatusException> refusal = refusalOfLease(request.getLeaseId());
+      if (refusal.isPresent()) {
+        tell(Call.Kind.KEEP_ALIVE, false);
+        response.onError(refusal.get());
+        return;
+      }
       lease = registry.renew(request.getLeaseId());
     } catch (RegistryUnavailableException e) {
       tell(Call.Kind.KEEP_ALIVE, false);
@@ -133,6 +155,12 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   public void deregister(DeregisterRequest request, StreamObserver<DeregisterResponse> response) {
     boolean removed;
     try {
+      Optional<StatusException> refusal = refusalOfLease(request.getLeaseId());
+      if (refusal.isPresent()) {
+        tell(Call.Kind.DEREGISTER, false);
+        response.onError(refusal.get());
+        return;
+      }
       removed = registry.deregister(request.getLeaseId());
     } catch (RegistryUnavailableException e) {
       tell(Call.Kind.DEREGISTER, false);
@@ -148,6 +176,36 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     response.onNext(DeregisterResponse.getDefaultInstance());
     tell(Call.Kind.DEREGISTER, true);
     response.onCompleted();
+  }
+
+  private static Caller caller() {
+    return Optional.ofNullable(BearerTokenInterceptor.CALLER.get()).orElse(new Caller(Optional.empty(), List.of()));
+  }
+
+  /**
+   * Why the caller may not renew or end {@code leaseId}, if it may not: a lease this registry knows belongs to the
+   * identity that registered it; anyone else is refused with PERMISSION_DENIED. An unknown lease is left to the
+   * registry, which answers NOT_FOUND.
+   */
+  private Optional<StatusException> refusalOfLease(String leaseId) {
+    Optional<String> owner = registry.clientOfLease(leaseId);
+    if (owner.isEmpty()) {
+      return Optional.empty();
+    }
+    String client;
+    try {
+      client = RegistrationPermissions.identify(settings.get().registration(), caller()).client();
+    } catch (StatusException e) {
+      return Optional.of(e);
+    }
+    if (owner.get().equals(client)) {
+      return Optional.empty();
+    }
+    log.warn("refused a keep-alive or deregistration from {}: the lease belongs to {}", client,
+        dev.protomatch.util.ClientText.clip(owner.get(), dev.protomatch.util.ClientText.MAX_NODE_FIELD));
+    return Optional.of(Status.PERMISSION_DENIED.withDescription("lease '" + leaseId
+        + "' belongs to another registrant; only the identity that registered it can renew or deregister it")
+        .asException());
   }
 
   /** The registry's store cannot be reached: retryable, and nothing already registered is lost. */

@@ -19,9 +19,19 @@ public interface EndpointRegistry {
 
   /**
    * Adds or replaces the endpoint at the registration's address and grants a new lease (the previous
-   * lease at that address, if any, stops being valid).
+   * lease at that address, if any, stops being valid). Only the registrant that holds the address (the same
+   * {@link EndpointRegistration#client()}) may replace it; the check and the write are one atomic step.
+   *
+   * @throws AddressTakenException if a live registration of another client, or a static endpoint, holds the
+   *     address
    */
   Lease register(EndpointRegistration registration, Duration ttl);
+
+  /**
+   * The client whose live registration holds {@code leaseId}; empty if this registry does not know the lease
+   * (expired, replaced, never granted, or, with etcd, not yet seen by this replica).
+   */
+  Optional<String> clientOfLease(String leaseId);
 
   /** Extends a live lease by its TTL; empty if the lease expired, was replaced, or never existed. */
   Optional<Lease> renew(String leaseId);
@@ -47,6 +57,9 @@ public interface EndpointRegistry {
 
   /** Number of registered (not static) endpoints registered by {@code client}; cheap (no snapshot). */
   int countByClient(String client);
+
+  /** Number of registered (not static) endpoints of all clients; cheap (no snapshot). */
+  int registeredCount();
 
   /** Whether an endpoint is registered (not static) at {@code address}; cheap (no snapshot). */
   boolean isRegistered(EndpointAddress address);

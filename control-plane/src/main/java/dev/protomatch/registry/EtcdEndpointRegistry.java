@@ -277,6 +277,11 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
     Instant now = clock.instant();
     EndpointAddress address = registration.address();
     String what = "register " + address;
+    synchronized (lock) {
+      if (statics.containsKey(address)) {
+        throw new AddressTakenException(address, AddressTakenException.Owner.STATIC_ENDPOINT);
+      }
+    }
     long ttlSeconds = Math.max(1, (ttl.toMillis() + 999) / 1000);
     LeaseGrantResponse grant = call(what, deadline, client.getLeaseClient().grant(ttlSeconds));
     long leaseId = grant.getID();
@@ -293,6 +298,11 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
         Optional<KeyValue> previousKv = first(read.getGetResponses().get(0));
         Optional<KeyValue> probeKv = first(read.getGetResponses().get(1));
         Optional<Registration> previous = previousKv.flatMap(this::decodeRegistrationQuietly);
+        if (previous.isPresent() && !previous.get().client().equals(registration.client())) {
+          // etcd holds it on a live lease (it deletes the key when the lease expires); the transaction below
+          // checks the key's revision, so another registrant cannot slip in between.
+          throw new AddressTakenException(address, AddressTakenException.Owner.ANOTHER_REGISTRANT);
+        }
         boolean sameClaims = previous.isPresent() && previous.get().advertised().equals(advertised);
         long generation = sameClaims ? previous.get().generation() : leaseId;
         Registration record = new Registration(generation, leaseId, granted, address, registration.locality(),
@@ -324,6 +334,26 @@ public final class EtcdEndpointRegistry implements EndpointRegistry, AutoCloseab
       if (!written) {
         client.getLeaseClient().revoke(leaseId); // best effort; the lease expires anyway
       }
+    }
+  }
+
+  @Override
+  public int registeredCount() {
+    synchronized (lock) {
+      return cache.registrations.size();
+    }
+  }
+
+  @Override
+  public Optional<String> clientOfLease(String leaseId) {
+    OptionalLong id = parseLeaseId(leaseId);
+    if (id.isEmpty()) {
+      return Optional.empty();
+    }
+    synchronized (lock) {
+      String key = cache.keyByLease.get(id.getAsLong());
+      Held held = key == null ? null : cache.registrations.get(key);
+      return held == null ? Optional.empty() : Optional.of(held.registration().client());
     }
   }
 

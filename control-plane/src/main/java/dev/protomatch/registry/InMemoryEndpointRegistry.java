@@ -45,6 +45,12 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
     Lease lease = new Lease(UUID.randomUUID().toString(), ttl, now.plus(ttl));
     synchronized (lock) {
       EndpointState previous = registered.get(registration.address());
+      if (previous != null && !previous.leaseExpired(now) && !previous.client().equals(registration.client())) {
+        throw new AddressTakenException(registration.address(), AddressTakenException.Owner.ANOTHER_REGISTRANT);
+      }
+      if (statics.containsKey(registration.address())) {
+        throw new AddressTakenException(registration.address(), AddressTakenException.Owner.STATIC_ENDPOINT);
+      }
       Map<String, Advertisement> advertised = new TreeMap<>();
       registration.services().forEach(a -> advertised.put(a.service(), a));
       // The same process re-registering (same claims) keeps its probe result; anything else is re-probed.
@@ -64,6 +70,22 @@ public final class InMemoryEndpointRegistry implements EndpointRegistry {
     }
     notifyListeners();
     return lease;
+  }
+
+  @Override
+  public int registeredCount() {
+    synchronized (lock) {
+      return registered.size();
+    }
+  }
+
+  @Override
+  public Optional<String> clientOfLease(String leaseId) {
+    synchronized (lock) {
+      EndpointAddress address = addressByLease.get(leaseId);
+      EndpointState state = address == null ? null : registered.get(address);
+      return state == null || state.leaseExpired(clock.instant()) ? Optional.empty() : Optional.of(state.client());
+    }
   }
 
   @Override

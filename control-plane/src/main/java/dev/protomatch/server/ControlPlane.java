@@ -285,12 +285,14 @@ public final class ControlPlane implements AutoCloseable {
     RegistrationService registrationService = new RegistrationService(b.registry,
         () -> b.policies.current().document().settings(), b.hasher);
     registrationService.addListener(b.metrics::registrationCall);
+    BearerTokenInterceptor tokens =
+        new BearerTokenInterceptor(() -> b.policies.current().document().settings().auth(), environment);
+    b.metrics.registrationTokenFrom(tokens::usingLastGoodToken);
     InetSocketAddress registrationAddress = new InetSocketAddress(options.bindHost(), options.registrationPort());
     b.registration = listen("registration", registrationAddress, () -> NettyServerBuilder.forAddress(
             registrationAddress, credentials)
         .maxInboundMessageSize(b.policies.current().document().settings().limits().maxMessageBytes())
-        .addService(ServerInterceptors.intercept(registrationService,
-            new BearerTokenInterceptor(() -> b.policies.current().document().settings().auth(), environment)))
+        .addService(ServerInterceptors.intercept(registrationService, tokens))
         .build()
         .start());
     b.started.addStop("registration server", () -> {

@@ -371,14 +371,22 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
   }
 
-  /** A node field as the views and logs show it: the client chose it. */
+  /** A node field as the views and logs show it: escaped and cut already when the node was remembered. */
   private static String nodeField(String text) {
-    return ClientText.clip(text, ClientText.MAX_NODE_FIELD);
+    return text;
   }
 
+  /**
+   * Keeps of a stream's node only what views, logs and grouping use (id, cluster, user agent), each cut to
+   * {@link ClientText#MAX_NODE_FIELD}: a client cannot make the tracker hold its whole metadata.
+   */
   private static void remember(Stream stream, Node node) {
     if (node != null) {
-      stream.node = node;
+      stream.node = Node.newBuilder()
+          .setId(ClientText.clip(node.getId(), ClientText.MAX_NODE_FIELD))
+          .setCluster(ClientText.clip(node.getCluster(), ClientText.MAX_NODE_FIELD))
+          .setUserAgentName(ClientText.clip(node.getUserAgentName(), ClientText.MAX_NODE_FIELD))
+          .build();
     }
   }
 

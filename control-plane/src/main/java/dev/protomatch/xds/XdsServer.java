@@ -19,8 +19,18 @@ import java.util.concurrent.TimeUnit;
  * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected, and through an
  * {@link UnchangedAssignmentFilter}, so a state-of-the-world EDS response carries only the assignments the stream
  * does not hold already. Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
+ * At most {@link #MAX_STREAMS} streams are served at once ({@link StreamLimit}), at most
+ * {@link #MAX_STREAMS_PER_CONNECTION} per connection.
  */
 public final class XdsServer implements AutoCloseable {
+  /**
+   * Streams served at once: ten times the 2,000 the scale harness measures (docs/performance.md); each holds
+   * per-stream state in java-control-plane, the tracker and the filters.
+   */
+  public static final int MAX_STREAMS = 20_000;
+  /** Streams on one connection: Envoy and gRPC clients open one ADS stream per connection; load tools a few dozen. */
+  public static final int MAX_STREAMS_PER_CONNECTION = 100;
+
   private final Server server;
 
   private XdsServer(Server server) {
@@ -36,7 +46,9 @@ public final class XdsServer implements AutoCloseable {
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
-        .addService(new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()))
+        .maxConcurrentCallsPerConnection(MAX_STREAMS_PER_CONNECTION)
+        .addService(io.grpc.ServerInterceptors.intercept(
+            new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()), new StreamLimit(MAX_STREAMS)))
         .build()
         .start();
     return new XdsServer(server);

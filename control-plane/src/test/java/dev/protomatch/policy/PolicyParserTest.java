@@ -129,6 +129,32 @@ class PolicyParserTest {
   }
 
   @Test
+  void registrationIdentitiesGrantServicesAndAddressBlocks() {
+    Settings.Registration registration = parse("""
+        settings:
+          registration:
+            hosts: own
+            identities:
+              - identity: spiffe://example.org/ns/prod/sa/greeter
+                services: [demo.Greeter]
+                hosts: [10.1.0.0/16, fd00::1]
+              - identity: registrar.example.org
+                services: ["*"]
+        """).settings().registration();
+
+    assertThat(registration).isEqualTo(new Settings.Registration(false, List.of(
+        new Settings.IdentityGrant("spiffe://example.org/ns/prod/sa/greeter", List.of("demo.Greeter"),
+            List.of(AddressBlock.parse("10.1.0.0/16").orElseThrow(), AddressBlock.parse("fd00::1").orElseThrow())),
+        new Settings.IdentityGrant("registrar.example.org", List.of("*"), List.of()))));
+  }
+
+  @Test
+  void registrationDefaultsToOwnAddressesOnly() {
+    assertThat(parse("settings: {}").settings().registration()).isEqualTo(Settings.Registration.OWN_ADDRESS_ONLY);
+    assertThat(parse("settings: {registration: {hosts: any}}").settings().registration().anyHost()).isTrue();
+  }
+
+  @Test
   void tokenEnvironmentVariableThatIsSet() {
     Settings.Auth auth = parse("""
         settings:

@@ -90,6 +90,27 @@ class PolicyValueErrorsTest {
   }
 
   @Test
+  void aRegistrationHostThatIsNotAnAddressBlock() {
+    assertThat(errorsIn("""
+        settings:
+          registration:
+            identities:
+              - {identity: spiffe://a, services: [demo.Greeter], hosts: [pods.example.org]}
+        """)).containsExactly("policies.yaml:4:66: settings.registration.identities[0].hosts[0]: expected an IP"
+        + " address or CIDR block such as 10.1.0.0/16, got 'pods.example.org'");
+  }
+
+  @Test
+  void registrationHostsThatIsNeitherOwnNorAny() {
+    assertThat(errorsIn("""
+        settings:
+          registration:
+            hosts: everyone
+        """)).containsExactly("policies.yaml:3:12: settings.registration.hosts: unknown value 'everyone'"
+        + " (expected one of: own, any)");
+  }
+
+  @Test
   void limitLargerThanAnInt() {
     assertThat(errorsIn("""
         settings:

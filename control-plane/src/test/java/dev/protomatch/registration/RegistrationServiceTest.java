@@ -201,6 +201,20 @@ class RegistrationServiceTest {
   }
 
   @Test
+  void theGlobalEndpointCapRefusesNewAddressesButNotRenewals() {
+    settings.set(withLimits(settings.get().auth(), new Settings.Limits(MAX_MESSAGE_BYTES, 3, 10, 1_000, 2)));
+    stub(TOKEN).register(request(50051, greeterV2WithDescriptors()));
+    RegisterResponse second = stub(TOKEN).register(request(50052, greeterV2WithDescriptors()));
+
+    assertThatThrownBy(() -> stub(TOKEN).register(request(50053, greeterV2WithDescriptors())))
+        .satisfies(e -> assertStatus(e, Status.Code.RESOURCE_EXHAUSTED,
+            "2 endpoints are registered; the limit is 2 (settings.limits.max-endpoints)"));
+    assertThat(stub(TOKEN).register(request(50052, greeterV2WithDescriptors())).getLeaseId()).isNotEmpty();
+    assertThat(registry.state().endpoints()).hasSize(2);
+    assertThat(second.getLeaseId()).isNotEmpty();
+  }
+
+  @Test
   void concurrentRegistrationsOfOneClientCannotAllSlipUnderTheLimit() throws Exception {
     // A registry as slow to store as etcd across a network: every caller checks the count before any stores.
     EndpointRegistry slow = new SlowToRegister(new InMemoryEndpointRegistry(clock), Duration.ofMillis(200));
@@ -296,6 +310,16 @@ class RegistrationServiceTest {
     @Override
     public boolean isRegistered(EndpointAddress address) {
       return registry.isRegistered(address);
+    }
+
+    @Override
+    public int registeredCount() {
+      return registry.registeredCount();
+    }
+
+    @Override
+    public Optional<String> clientOfLease(String leaseId) {
+      return registry.clientOfLease(leaseId);
     }
 
     @Override

@@ -295,18 +295,7 @@ public final class EtcdProcess implements AutoCloseable {
   }
 
   private void openssl(String... arguments) throws IOException {
-    List<String> command = new ArrayList<>(List.of("openssl"));
-    command.addAll(List.of(arguments));
-    Process process = new ProcessBuilder(command).directory(root.toFile()).redirectErrorStream(true).start();
-    try {
-      String output = new String(process.getInputStream().readAllBytes());
-      if (process.waitFor() != 0) {
-        throw new IllegalStateException(String.join(" ", command) + " failed:\n" + output);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted running openssl", e);
-    }
+    TestPki.openssl(root, arguments);
   }
 
   private static String logTail(Member m) {
