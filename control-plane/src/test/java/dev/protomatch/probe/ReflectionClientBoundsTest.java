@@ -10,6 +10,9 @@ import dev.protomatch.testing.LoopbackServer.Reflection;
 import dev.protomatch.testing.RogueReflection;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,13 +50,16 @@ class ReflectionClientBoundsTest {
     RogueReflection rogue = RogueReflection.flooding(GREETER, MIB, 200L * MIB);
     server = LoopbackServer.start(rogue.definition());
     long heapBefore = usedHeap();
+    resetHeapPeaks();
 
     ReflectionException failure = probeFails(Duration.ofSeconds(20));
+    long heapPeak = heapPeaks();
     long heapAfter = usedHeap();
 
-    System.out.printf("flood: offered %d bytes (cap 200 MiB), client read %d bytes (budget %d), "
-            + "used heap before %d MiB, after %d MiB%n",
-        rogue.bytesOffered(), inbound.total(), ReflectionClient.MAX_PROBE_BYTES, heapBefore / MIB, heapAfter / MIB);
+    System.out.printf("flood: offered %d bytes (cap 200 MiB), client read %d bytes (budget %d), used heap before %d MiB,"
+            + " peak during the probe at most %d MiB (sum of the heap pools' peaks), after %d MiB%n",
+        rogue.bytesOffered(), inbound.total(), ReflectionClient.MAX_PROBE_BYTES, heapBefore / MIB, heapPeak / MIB,
+        heapAfter / MIB);
     assertThat(failure.kind()).isEqualTo(ReflectionException.Kind.BAD_ANSWER);
     assertThat(failure.getMessage()).matches(Pattern.quote(server.address() + " (grpc.reflection.v1.ServerReflection):"
         + " the reflection answers exceed the probe's budget of 16 MiB (") + "\\d+ bytes with the answer to"
@@ -173,6 +179,20 @@ class ReflectionClientBoundsTest {
 
   private Channel channel() {
     return ClientInterceptors.intercept(server.channel(), inbound);
+  }
+
+  private static void resetHeapPeaks() {
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        pool.resetPeakUsage();
+      }
+    }
+  }
+
+  /** An upper bound of the heap used since {@link #resetHeapPeaks()}: the pools peak at different moments. */
+  private static long heapPeaks() {
+    return ManagementFactory.getMemoryPoolMXBeans().stream().filter(pool -> pool.getType() == MemoryType.HEAP)
+        .mapToLong(pool -> pool.getPeakUsage().getUsed()).sum();
   }
 
   private static long usedHeap() {
