@@ -6,6 +6,8 @@ import dev.protomatch.api.v1.KeepAliveRequest;
 import dev.protomatch.api.v1.RegisterRequest;
 import dev.protomatch.api.v1.RegisterResponse;
 import dev.protomatch.api.v1.RegistrationGrpc;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -17,6 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,10 +28,19 @@ import org.slf4j.LoggerFactory;
  * register, renew at a third of the TTL, register again when the lease is unknown (the control plane
  * restarted or the lease lapsed during a pause), keep retrying while the control plane is unreachable,
  * and deregister on a clean shutdown. A process killed without {@link #close()} simply stops renewing.
+ *
+ * <p>The channel is plaintext, or TLS / mTLS with credentials from {@link RegistrationTls#credentials()}. A TLS
+ * handshake that fails on the first registration (a certificate the agent does not trust, a client certificate the
+ * control plane refuses, a control plane that does not speak TLS) fails {@link #start()}: retrying cannot fix it. So
+ * does a plaintext agent whose connection the control plane closes without an HTTP/2 answer twice in a row (what a
+ * TLS port does to plaintext; grpc-java reports it as UNAVAILABLE "Network closed for unknown reason"). Later
+ * failures of either kind are logged and retried like any other unreachable control plane.
  */
 public final class RegistrationAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RegistrationAgent.class);
 
+  private final String target;
+  private final boolean plaintext;
   private final ManagedChannel channel;
   private final RegistrationGrpc.RegistrationBlockingStub stub;
   private final RegisterRequest request;
@@ -37,11 +49,26 @@ public final class RegistrationAgent implements AutoCloseable {
   private volatile Duration ttl;
 
   /**
+   * A plaintext agent.
+   *
    * @param target the control plane's registration address, {@code host:port}
    * @param token bearer token; empty when the control plane runs insecure (development only)
    */
   public RegistrationAgent(String target, Optional<String> token, RegisterRequest request) {
-    this.channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
+    this(target, InsecureChannelCredentials.create(), token, request);
+  }
+
+  /**
+   * @param target the control plane's registration address, {@code host:port}; with TLS, the control plane's
+   *     certificate must name its host
+   * @param credentials {@link InsecureChannelCredentials} or {@link RegistrationTls#credentials()}
+   * @param token bearer token; empty when the control plane runs insecure (development only)
+   */
+  public RegistrationAgent(String target, ChannelCredentials credentials, Optional<String> token,
+      RegisterRequest request) {
+    this.target = target;
+    this.plaintext = credentials instanceof InsecureChannelCredentials;
+    this.channel = NettyChannelBuilder.forTarget(target, credentials).build();
     RegistrationGrpc.RegistrationBlockingStub base = RegistrationGrpc.newBlockingStub(channel);
     if (token.isPresent()) {
       Metadata headers = new Metadata();
@@ -61,16 +88,36 @@ public final class RegistrationAgent implements AutoCloseable {
   /**
    * Registers now and renews from then on. Throws if the registration is refused for a reason retrying cannot fix
    * (a bad request, a bad token, a full quota); when the control plane is unreachable or its registry is
-   * (UNAVAILABLE, DEADLINE_EXCEEDED), keeps retrying in the background instead.
+   * (UNAVAILABLE, DEADLINE_EXCEEDED), keeps retrying in the background instead. A failed TLS handshake, or a
+   * plaintext agent talking to a TLS port, is thrown as UNAVAILABLE whose description says so (see the class
+   * documentation).
    */
   public void start() {
     try {
-      register();
+      try {
+        register();
+      } catch (StatusRuntimeException e) {
+        if (!plaintext || !closedWithoutAnswer(e)) {
+          throw e;
+        }
+        // Once more at once: a control plane dying mid-call closes the connection once, one serving TLS every time.
+        register();
+      }
     } catch (StatusRuntimeException e) {
+      Optional<SSLException> handshake = sslFailure(e);
+      if (handshake.isPresent()) {
+        throw Status.UNAVAILABLE.withDescription("TLS handshake with " + target + " failed: "
+            + rootMessage(handshake.get())).withCause(e).asRuntimeException();
+      }
+      if (plaintext && closedWithoutAnswer(e)) {
+        throw Status.UNAVAILABLE.withDescription(target + " closed the plaintext connection without an HTTP/2 answer,"
+            + " twice; if the control plane serves TLS, the agent needs TLS credentials (its CA)")
+            .withCause(e).asRuntimeException();
+      }
       if (!retryable(e.getStatus().getCode())) {
         throw e;
       }
-      log.warn("registration failed, will retry: {}", e.getStatus());
+      log.warn("registration with {} failed, will retry: {}", target, e.getStatus());
       leaseId = null;
       ttl = FIRST_RETRY_TTL;
     }
@@ -79,6 +126,42 @@ public final class RegistrationAgent implements AutoCloseable {
 
   /** Until a registration succeeds: retries about every second (a third of this). */
   private static final Duration FIRST_RETRY_TTL = Duration.ofSeconds(3);
+
+  /** The TLS failure behind {@code e}, if that is why the call failed. */
+  private static Optional<SSLException> sslFailure(StatusRuntimeException e) {
+    for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+      if (cause instanceof SSLException ssl) {
+        return Optional.of(ssl);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * The innermost message: TLS engines wrap the reason ("unable to find valid certification path") in a generic one.
+   * Netty's "not an SSL/TLS record: (hex)" means a plaintext answer and is said so.
+   */
+  private static String rootMessage(Throwable failure) {
+    if (failure.getClass().getSimpleName().equals("NotSslRecordException")) {
+      return "the control plane answered in plaintext, not TLS";
+    }
+    String message = failure.getClass().getSimpleName();
+    for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+      if (cause.getMessage() != null && !cause.getMessage().isBlank()) {
+        message = cause.getMessage();
+      }
+    }
+    return message;
+  }
+
+  /**
+   * The connection closed before any HTTP/2 answer: what grpc-java reports for a plaintext call to a TLS port
+   * (the server drops the connection on the first bytes, which are not a TLS record).
+   */
+  private static boolean closedWithoutAnswer(StatusRuntimeException e) {
+    return e.getStatus().getCode() == Status.Code.UNAVAILABLE && e.getStatus().getCause() == null
+        && "Network closed for unknown reason".equals(e.getStatus().getDescription());
+  }
 
   private static boolean retryable(Status.Code code) {
     return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;

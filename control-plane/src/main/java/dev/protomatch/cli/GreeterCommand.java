@@ -2,16 +2,22 @@ package dev.protomatch.cli;
 
 import com.google.protobuf.util.Durations;
 import dev.protomatch.agent.RegistrationAgent;
+import dev.protomatch.agent.RegistrationTls;
+import dev.protomatch.agent.TlsFileException;
 import dev.protomatch.api.v1.Endpoint;
 import dev.protomatch.api.v1.RegisterRequest;
 import dev.protomatch.api.v1.ServiceAdvertisement;
 import dev.protomatch.demo.DemoGreeters;
 import dev.protomatch.descriptor.RuntimeDescriptors;
 import io.grpc.BindableService;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.Server;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -45,6 +51,19 @@ final class GreeterCommand implements Callable<Integer> {
       description = "Environment variable holding the registration token (default: ${DEFAULT-VALUE}).")
   String tokenEnv;
 
+  @Option(names = "--registration-ca", paramLabel = "PEM",
+      description = "Register over TLS, trusting this CA for the control plane's certificate (serve --tls-cert).")
+  Path registrationCa;
+
+  @Option(names = "--registration-cert", paramLabel = "PEM",
+      description = "Register over mTLS with this client certificate chain (serve --tls-client-ca); without"
+          + " --registration-ca the JDK's default CAs are trusted.")
+  Path registrationCert;
+
+  @Option(names = "--registration-key", paramLabel = "PEM",
+      description = "Unencrypted PKCS#8 private key for --registration-cert.")
+  Path registrationKey;
+
   @Option(names = "--ttl-seconds", defaultValue = "10", description = "Requested lease TTL.")
   int ttlSeconds;
 
@@ -64,6 +83,7 @@ final class GreeterCommand implements Callable<Integer> {
       case "v3" -> DemoGreeters.v3(instance);
       default -> throw new UserInputException("--build: expected v1, v2, v2x or v3, got '" + build + "'");
     };
+    ChannelCredentials registrationCredentials = registrationCredentials();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(service);
     if (!noReflection) {
       builder.addService(ProtoReflectionServiceV1.newInstance());
@@ -77,14 +97,22 @@ final class GreeterCommand implements Callable<Integer> {
         case "v2x" -> dev.protomatch.demo.v2x.GreeterProto.getDescriptor();
         default -> dev.protomatch.demo.v3.GreeterProto.getDescriptor();
       };
-      agent = new RegistrationAgent(register, Optional.ofNullable(System.getenv(tokenEnv)), RegisterRequest.newBuilder()
-          .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort())
-              .putLabels("build", build).putLabels("instance", instance)
-              .addServices(ServiceAdvertisement.newBuilder().setName("demo.Greeter")
-                  .setFileDescriptorSet(RuntimeDescriptors.fileDescriptorSet(file).toByteString())))
-          .setTtl(Durations.fromSeconds(ttlSeconds))
-          .build());
-      agent.start();
+      agent = new RegistrationAgent(register, registrationCredentials, Optional.ofNullable(System.getenv(tokenEnv)),
+          RegisterRequest.newBuilder()
+              .setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort())
+                  .putLabels("build", build).putLabels("instance", instance)
+                  .addServices(ServiceAdvertisement.newBuilder().setName("demo.Greeter")
+                      .setFileDescriptorSet(RuntimeDescriptors.fileDescriptorSet(file).toByteString())))
+              .setTtl(Durations.fromSeconds(ttlSeconds))
+              .build());
+      try {
+        agent.start();
+      } catch (StatusRuntimeException e) {
+        agent.close();
+        server.shutdownNow();
+        throw new UserInputException("--register " + register + ": cannot register: " + e.getStatus().getCode()
+            + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription()));
+      }
     }
     System.out.println("greeter " + instance + " (" + build + ") listening on 127.0.0.1:" + server.getPort());
     System.out.flush();
@@ -110,5 +138,27 @@ final class GreeterCommand implements Callable<Integer> {
     }));
     stopped.await();
     return 0;
+  }
+
+  /** Plaintext, TLS or mTLS for the registration channel; the files are read and checked before anything starts. */
+  private ChannelCredentials registrationCredentials() {
+    if ((registrationCert == null) != (registrationKey == null)) {
+      throw new UserInputException("--registration-cert and --registration-key go together");
+    }
+    if (registrationCa == null && registrationCert == null) {
+      return InsecureChannelCredentials.create();
+    }
+    if (register == null) {
+      throw new UserInputException("--registration-ca/--registration-cert/--registration-key need --register");
+    }
+    RegistrationTls tls = new RegistrationTls(Optional.ofNullable(registrationCa), Optional.empty());
+    if (registrationCert != null) {
+      tls = tls.withClientCertificate(registrationCert, registrationKey);
+    }
+    try {
+      return tls.credentials();
+    } catch (TlsFileException e) {
+      throw new UserInputException(e.getMessage());
+    }
   }
 }
