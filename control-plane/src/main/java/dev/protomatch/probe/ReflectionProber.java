@@ -29,6 +29,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.Optional;
+import java.util.function.Function;
+import dev.protomatch.policy.DataPlanePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +53,7 @@ public final class ReflectionProber implements AutoCloseable {
   private final EndpointRegistry registry;
   private final DescriptorHasher hasher;
   private final Supplier<Settings.Probe> settings;
+  private final Function<EndpointState, Optional<DataPlanePolicy.UpstreamTls>> tls;
   private final Clock clock;
   private final ProbeChannels channels;
   private final ExecutorService pool;
@@ -58,8 +62,18 @@ public final class ReflectionProber implements AutoCloseable {
   private final Listeners<ProbeCompleted> listeners = new Listeners<>("probe completed");
   private volatile ScheduledFuture<?> ticking;
 
+  /** Probes every endpoint in plaintext. */
   public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher,
                           Supplier<Settings.Probe> settings, Clock clock) {
+    this(registry, hasher, settings, endpoint -> Optional.empty(), clock);
+  }
+
+  /**
+   * @param tls the TLS an endpoint serves (its services' {@code upstream-tls}), empty for plaintext
+   */
+  public ReflectionProber(EndpointRegistry registry, DescriptorHasher hasher, Supplier<Settings.Probe> settings,
+                          Function<EndpointState, Optional<DataPlanePolicy.UpstreamTls>> tls, Clock clock) {
+    this.tls = tls;
     this.registry = registry;
     this.hasher = hasher;
     this.settings = settings;
@@ -183,7 +197,13 @@ public final class ReflectionProber implements AutoCloseable {
     String where = endpoint.address().toString();
     int failures = endpoint.probe() instanceof ProbeState.Failed failed ? failed.consecutiveFailures() : 0;
     try {
-      ReflectionResult answer = new ReflectionClient(timeout).fetch(channels.channel(endpoint.address()), where);
+      io.grpc.ManagedChannel channel;
+      try {
+        channel = channels.channel(endpoint.address(), tls.apply(endpoint));
+      } catch (java.io.UncheckedIOException e) {
+        return failed(endpoint, ReflectionException.Kind.UNAVAILABLE, where + ": " + e.getMessage(), failures);
+      }
+      ReflectionResult answer = new ReflectionClient(timeout).fetch(channel, where);
       DescriptorSetFingerprint files = hasher.fingerprint(answer.files(), where + " reflection answer");
       SortedMap<String, ServiceFingerprint> services = new TreeMap<>();
       for (String service : answer.services()) {

@@ -258,7 +258,8 @@ public final class ControlPlane implements AutoCloseable {
       b.updater.requestUpdate();
     });
     b.prober = b.started.add("reflection prober", new ReflectionProber(b.registry, b.hasher,
-        () -> b.policies.current().document().settings().probe(), clock));
+        () -> b.policies.current().document().settings().probe(),
+        endpoint -> servedTls(b.policies.current().document(), endpoint), clock));
     // Metrics hear every event from here on; the domain classes only announce them.
     b.updater.addListener(b.metrics::decided);
     b.updater.addRecomputationListener(r -> b.metrics.recomputed(r.changed(), r.elapsed()));
@@ -428,6 +429,17 @@ public final class ControlPlane implements AutoCloseable {
     } else if (auth.tokenFile().isPresent() && !java.nio.file.Files.isReadable(auth.tokenFile().get())) {
       log.warn("registration refuses every call until token file {} is readable", auth.tokenFile().get());
     }
+  }
+
+  /** The TLS an endpoint serves: the {@code upstream-tls} of the first of its services whose policy sets one. */
+  private static java.util.Optional<dev.protomatch.policy.DataPlanePolicy.UpstreamTls> servedTls(
+      dev.protomatch.policy.PolicyDocument policy, dev.protomatch.registry.EndpointState endpoint) {
+    for (dev.protomatch.policy.ServicePolicy service : policy.services()) {
+      if (service.dataPlane().upstreamTls().isPresent() && endpoint.advertised().containsKey(service.service())) {
+        return service.dataPlane().upstreamTls();
+      }
+    }
+    return java.util.Optional.empty();
   }
 
   private static ServerCredentials credentials(ControlPlaneOptions options) throws IOException {
