@@ -53,18 +53,7 @@ record TestCertificates(Path dir) {
 
   /** Runs {@code openssl} with these arguments in {@code dir}. */
   void openssl(String... arguments) throws IOException {
-    List<String> command = new ArrayList<>(List.of("openssl"));
-    command.addAll(List.of(arguments));
-    Process process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-    try {
-      String output = new String(process.getInputStream().readAllBytes());
-      if (process.waitFor() != 0) {
-        throw new IllegalStateException(String.join(" ", command) + " failed:\n" + output);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted running openssl", e);
-    }
+    dev.protomatch.testing.TestPki.openssl(dir, arguments);
   }
 
   private void ca(String name) throws IOException {
