@@ -293,6 +293,8 @@ public final class ControlPlane implements AutoCloseable {
     b.registration = listen("registration", registrationAddress, () -> NettyServerBuilder.forAddress(
             registrationAddress, credentials)
         .maxInboundMessageSize(b.policies.current().document().settings().limits().maxMessageBytes())
+        // Agents call every third of a lease's TTL; a connection idle for minutes is nobody's.
+        .maxConnectionIdle(XdsServer.IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES)
         .addService(ServerInterceptors.intercept(registrationService, tokens))
         .build()
         .start());

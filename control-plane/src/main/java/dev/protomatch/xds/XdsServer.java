@@ -30,6 +30,8 @@ public final class XdsServer implements AutoCloseable {
   public static final int MAX_STREAMS = 20_000;
   /** Streams on one connection: Envoy and gRPC clients open one ADS stream per connection; load tools a few dozen. */
   public static final int MAX_STREAMS_PER_CONNECTION = 100;
+  /** Minutes after which a connection without streams is closed (GOAWAY), on the xDS and registration ports. */
+  public static final long IDLE_CONNECTION_MINUTES = 5;
 
   private final Server server;
 
@@ -45,6 +47,8 @@ public final class XdsServer implements AutoCloseable {
         new DefaultExecutorGroup(), new IdentityCachedSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        // A connection that carries no stream for this long is closed: xDS clients always hold one open.
+        .maxConnectionIdle(IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES)
         .permitKeepAliveWithoutCalls(true)
         .maxConcurrentCallsPerConnection(MAX_STREAMS_PER_CONNECTION)
         .addService(io.grpc.ServerInterceptors.intercept(
