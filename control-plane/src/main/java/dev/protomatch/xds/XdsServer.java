@@ -20,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  * {@link UnchangedAssignmentFilter}, so a state-of-the-world EDS response carries only the assignments the stream
  * does not hold already. Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
  * At most {@link #MAX_STREAMS} streams are served at once ({@link StreamLimit}), at most
- * {@link #MAX_STREAMS_PER_CONNECTION} per connection.
+ * {@link #MAX_STREAMS_PER_CONNECTION} per connection, on at most {@link #MAX_CONNECTIONS} connections
+ * ({@link ConnectionLimit}).
  */
 public final class XdsServer implements AutoCloseable {
   /**
@@ -30,6 +31,8 @@ public final class XdsServer implements AutoCloseable {
   public static final int MAX_STREAMS = 20_000;
   /** Streams on one connection: Envoy and gRPC clients open one ADS stream per connection; load tools a few dozen. */
   public static final int MAX_STREAMS_PER_CONNECTION = 100;
+  /** Connections served at once: one per Envoy or gRPC client, so as many as {@link #MAX_STREAMS}. */
+  public static final int MAX_CONNECTIONS = MAX_STREAMS;
   /** Minutes after which a connection without streams is closed (GOAWAY), on the xDS and registration ports. */
   public static final long IDLE_CONNECTION_MINUTES = 5;
 
@@ -41,6 +44,7 @@ public final class XdsServer implements AutoCloseable {
 
   public static XdsServer start(InetSocketAddress address, ServerCredentials credentials, SimpleCache<String> cache,
                                 XdsClientTracker tracker) throws IOException {
+    ConnectionLimit connections = new ConnectionLimit(MAX_CONNECTIONS);
     NackedVersionGuard guard = new NackedVersionGuard(cache);
     UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(guard);
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(filter, guard, tracker), filter,
@@ -51,8 +55,10 @@ public final class XdsServer implements AutoCloseable {
         .maxConnectionIdle(IDLE_CONNECTION_MINUTES, TimeUnit.MINUTES)
         .permitKeepAliveWithoutCalls(true)
         .maxConcurrentCallsPerConnection(MAX_STREAMS_PER_CONNECTION)
+        .addTransportFilter(connections)
         .addService(io.grpc.ServerInterceptors.intercept(
-            new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()), new StreamLimit(MAX_STREAMS)))
+            new NodeCarryingAdsService(discovery.getAggregatedDiscoveryServiceImpl()), new StreamLimit(MAX_STREAMS),
+            connections))
         .build()
         .start();
     return new XdsServer(server);
