@@ -273,6 +273,7 @@ public final class ControlPlane implements AutoCloseable {
     b.clients.addNackListener(b.metrics::nacked);
     b.prober.addListener(b.metrics::probed);
     b.updater.addListener(new DecisionChangeLog(b.registry::state));
+    b.updater.addListener(new dev.protomatch.admin.UnservedMethodLog());
   }
 
   /** The xDS and registration ports; the registration server stops first at shutdown (it was started last). */
