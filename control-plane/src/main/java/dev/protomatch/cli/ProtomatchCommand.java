@@ -10,5 +10,5 @@ import picocli.CommandLine.HelpCommand;
     version = "protomatch 0.1.0",
     description = "xDS control plane that routes gRPC calls only to endpoints serving the expected descriptor.",
     subcommands = {ServeCommand.class, DemoCommand.class, StatusCommand.class, HashCommand.class, ValidateCommand.class,
-        GreeterCommand.class, DemoClientCommand.class, HelpCommand.class})
+        GreeterCommand.class, DemoClientCommand.class, BootstrapCommand.class, HelpCommand.class})
 final class ProtomatchCommand {}
