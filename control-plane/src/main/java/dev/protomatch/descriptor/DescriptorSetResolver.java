@@ -138,6 +138,9 @@ public final class DescriptorSetResolver {
     } catch (DescriptorValidationException e) {
       throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' is invalid: "
           + e.getProblemSymbolName() + ": " + e.getDescription());
+    } catch (RuntimeException e) { // protobuf-java's linker throws these on some malformed files, e.g. a field without a type
+      throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' is invalid: protobuf-java cannot link"
+          + " it (" + e.getClass().getSimpleName() + "); check that every field has a type");
     }
   }
 
