@@ -50,6 +50,10 @@ final class RegistrationValidator {
     if (!request.hasEndpoint()) {
       throw invalid("endpoint is required");
     }
+    if (request.hasTtl() && !com.google.protobuf.util.Durations.isValid(request.getTtl())) {
+      throw invalid("ttl: not a valid duration (seconds " + request.getTtl().getSeconds() + ", nanos "
+          + request.getTtl().getNanos() + "; both must have the same sign and nanos at most 999,999,999)");
+    }
     Endpoint endpoint = request.getEndpoint();
     if (endpoint.getHost().isBlank()) {
       throw invalid("endpoint.host is required");

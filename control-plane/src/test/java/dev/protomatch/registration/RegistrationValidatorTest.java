@@ -81,6 +81,16 @@ class RegistrationValidatorTest {
   }
 
   @Test
+  void aTtlThatIsNotAValidDurationIsRefused() {
+    // Found by RegistrationValidatorFuzzTest's helper: Durations.toMillis threw out of register(): UNKNOWN.
+    RegisterRequest request = RegisterRequest.newBuilder().setEndpoint(endpoint("10.0.0.1", 1))
+        .setTtl(com.google.protobuf.Duration.newBuilder().setSeconds(1).setNanos(-1)).build();
+    assertThatThrownBy(() -> validator.validate(request, "agent-1", LIMITS)).isInstanceOfSatisfying(StatusException.class,
+        e -> assertThat(e.getStatus().getDescription()).isEqualTo("ttl: not a valid duration (seconds 1, nanos -1;"
+            + " both must have the same sign and nanos at most 999,999,999)"));
+  }
+
+  @Test
   void labelsAreBoundedInNumberAndLength() throws StatusException {
     Endpoint.Builder many = endpoint("10.0.0.1", 1).toBuilder();
     for (int i = 0; i <= RegistrationValidator.MAX_LABELS; i++) {
