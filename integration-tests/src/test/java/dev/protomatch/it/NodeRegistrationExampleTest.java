@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * register-example.js}, @grpc/grpc-js only) against a real {@code protomatch serve} process with a bearer token:
  * it registers a real demo.Greeter process (v2, with the descriptor set protoc wrote for it), protomatch
  * probes the Greeter and includes it, and the example's SIGTERM handler deregisters it. With a wrong token the
- * example exits 1 with one line on stderr and nothing is registered.
+ * example exits 1 with one line on stderr and nothing is registered. docs/registration.md lists the example as it is.
  */
 class NodeRegistrationExampleTest {
   private static final Path ROOT = Path.of(System.getProperty("protomatch.root", "..")).toAbsolutePath().normalize();
@@ -99,7 +99,7 @@ class NodeRegistrationExampleTest {
     String address = "127.0.0.1:" + greeter.port();
     Path out = dir.resolve("example.out");
     Path err = dir.resolve("example.err");
-    Process example = example(TOKEN, out, err);
+    Process example = example(TOKEN, address, out, err);
     try {
       await().atMost(Duration.ofSeconds(30)).until(() -> !example.isAlive() || Files.readString(out).contains("registered "));
       assertThat(example.isAlive()).as("example still running; stderr: %s", Files.readString(err)).isTrue();
@@ -132,27 +132,36 @@ class NodeRegistrationExampleTest {
   void exampleWithAWrongTokenExitsWithOneLineAndRegistersNothing() throws Exception {
     Path out = dir.resolve("wrong-token.out");
     Path err = dir.resolve("wrong-token.err");
-    Process example = example("not-the-token", out, err);
+    String address = "127.0.0.2:" + greeter.port(); // not the other test's address: this test stands alone
+    Process example = example("not-the-token", address, out, err);
     try {
       assertThat(example.waitFor(30, TimeUnit.SECONDS)).as("example exited").isTrue();
 
       assertThat(example.exitValue()).isEqualTo(1);
       assertThat(Files.readString(err)).isEqualTo("register-example: UNAUTHENTICATED: invalid bearer token\n");
       assertThat(Files.readString(out)).isEmpty();
-      assertThat(endpoint("127.0.0.1:" + greeter.port())).isNull();
+      assertThat(endpoint(address)).isNull();
     } finally {
       example.destroyForcibly();
     }
   }
 
+  @Test
+  void docsShowTheExampleByteForByte() throws Exception {
+    String example = Files.readString(ROOT.resolve("integration-tests/node-client/register-example.js"));
+    String doc = Files.readString(ROOT.resolve("docs/registration.md"));
+
+    assertThat(doc).as("docs/registration.md lists register-example.js as it is").contains("```js\n" + example + "```\n");
+  }
+
   /** {@code node register-example.js} with the environment docs/registration.md describes. */
-  private static Process example(String token, Path out, Path err) throws IOException {
+  private static Process example(String token, String endpoint, Path out, Path err) throws IOException {
     ProcessBuilder builder = new ProcessBuilder("node", "register-example.js").directory(nodeClient.toFile())
         .redirectOutput(out.toFile()).redirectError(err.toFile());
     builder.environment().putAll(Map.of(
         "PROTOMATCH_REGISTRATION", "127.0.0.1:" + registrationPort,
         "PROTOMATCH_REGISTRATION_TOKEN", token,
-        "ENDPOINT", "127.0.0.1:" + greeter.port(),
+        "ENDPOINT", endpoint,
         "SERVICE", "demo.Greeter",
         "DESCRIPTOR_SET", descriptorSet.toString()));
     Process process = builder.start();
