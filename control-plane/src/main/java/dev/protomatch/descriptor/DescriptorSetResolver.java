@@ -134,13 +134,32 @@ public final class DescriptorSetResolver {
     }
     publicDepth.put(proto.getName(), depth);
     try {
-      built.put(proto.getName(), FileDescriptor.buildFrom(proto, dependencies));
+      FileDescriptor file = FileDescriptor.buildFrom(proto, dependencies);
+      for (com.google.protobuf.Descriptors.Descriptor message : file.getMessageTypes()) {
+        checkMapEntries(message, source, proto.getName());
+      }
+      built.put(proto.getName(), file);
     } catch (DescriptorValidationException e) {
       throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' is invalid: "
           + e.getProblemSymbolName() + ": " + e.getDescription());
     } catch (RuntimeException e) { // protobuf-java's linker throws these on some malformed files, e.g. a field without a type
       throw new InvalidDescriptorException(source + ": file '" + proto.getName() + "' is invalid: protobuf-java cannot link"
           + " it (" + e.getClass().getSimpleName() + "); check that every field has a type");
+    }
+  }
+
+  /**
+   * protobuf-java links a message marked {@code map_entry} whatever its fields; a map field's entry must have its
+   * key (1) and value (2), which the canonical form reads (a fuzzed set without them crashed it).
+   */
+  private static void checkMapEntries(com.google.protobuf.Descriptors.Descriptor message, String source, String file) {
+    if (message.getOptions().getMapEntry()
+        && (message.findFieldByNumber(1) == null || message.findFieldByNumber(2) == null)) {
+      throw new InvalidDescriptorException(source + ": file '" + file + "' is invalid: " + message.getFullName()
+          + " is a map entry without its key (1) and value (2) fields");
+    }
+    for (com.google.protobuf.Descriptors.Descriptor nested : message.getNestedTypes()) {
+      checkMapEntries(nested, source, file);
     }
   }
 
