@@ -1,6 +1,8 @@
 package dev.protomatch.cli;
 
 import dev.protomatch.policy.PolicyError;
+import dev.protomatch.policy.PolicyParser;
+import dev.protomatch.policy.PolicyValidationException;
 import dev.protomatch.registry.EtcdTarget;
 import dev.protomatch.registry.RegistryUnavailableException;
 import dev.protomatch.server.ControlPlane;
@@ -9,6 +11,7 @@ import dev.protomatch.server.ControlPlaneOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -115,14 +118,14 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ControlPlaneOptions options = options();
+    if (config != null && !printPolicyErrors(checkPolicy(config))) {
+      return Main.EXIT_USER_ERROR;
+    }
     ControlPlane controlPlane;
     try {
       controlPlane = ControlPlane.start(options, dev.protomatch.util.MonotonicClock.startingNow(), System::getenv);
-    } catch (ControlPlane.InvalidPolicyException e) {
-      for (PolicyError error : e.errors()) {
-        spec.commandLine().getErr().println(error);
-      }
-      spec.commandLine().getErr().flush();
+    } catch (ControlPlane.InvalidPolicyException e) { // the file changed since checkPolicy read it
+      printPolicyErrors(e.errors());
       return Main.EXIT_USER_ERROR;
     } catch (RegistryUnavailableException e) {
       throw new UserInputException(e.getMessage());
@@ -137,5 +140,28 @@ final class ServeCommand implements Callable<Integer> {
     }, "protomatch-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /**
+   * The policy file's errors, checked as the control plane will load it, before anything starts: a bad file
+   * is then reported once, here, instead of also by the policy file watcher's log.
+   */
+  static List<PolicyError> checkPolicy(Path file) {
+    byte[] content = InputFiles.read(file, "policy file");
+    try {
+      new PolicyParser(System::getenv, java.nio.file.Files::isReadable).parse(file.toString(), content);
+      return List.of();
+    } catch (PolicyValidationException e) {
+      return e.errors();
+    }
+  }
+
+  /** Prints each error on a line of its own; true when there is none. */
+  private boolean printPolicyErrors(List<PolicyError> errors) {
+    for (PolicyError error : errors) {
+      spec.commandLine().getErr().println(error);
+    }
+    spec.commandLine().getErr().flush();
+    return errors.isEmpty();
   }
 }
