@@ -404,6 +404,7 @@ public final class ControlPlane implements AutoCloseable {
     } else {
       log.info("collecting registrations for {} ms before publishing (clients keep their last configuration)",
           warmup.toMillis());
+      b.readiness.warmingUp(clock, warmup);
       b.scheduler.schedule(publish, warmup.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
