@@ -289,6 +289,7 @@ public final class ControlPlane implements AutoCloseable {
     BearerTokenInterceptor tokens =
         new BearerTokenInterceptor(() -> b.policies.current().document().settings().auth(), environment);
     b.metrics.registrationTokenFrom(tokens::usingLastGoodToken);
+    tokens.addRefusalListener(b.metrics::registrationAuthRefused);
     InetSocketAddress registrationAddress = new InetSocketAddress(options.bindHost(), options.registrationPort());
     b.registration = listen("registration", registrationAddress, () -> NettyServerBuilder.forAddress(
             registrationAddress, credentials)
