@@ -76,7 +76,13 @@ final class DemoClientCommand implements Callable<Integer> {
     if (target.startsWith(StaticAddressesNameResolverProvider.SCHEME + ":")) {
       builder.nameResolverFactory(new StaticAddressesNameResolverProvider()).defaultLoadBalancingPolicy("round_robin");
     }
-    ManagedChannel channel = builder.build();
+    ManagedChannel channel;
+    try {
+      channel = builder.build();
+    } catch (IllegalArgumentException e) { // no name resolver for the target's scheme
+      throw new UserInputException("--target " + target + ": " + e.getMessage()
+          + " (use xds:///NAME or static:///HOST:PORT,...)");
+    }
     try {
       if (settle(channel, SETTLE) == ConnectivityState.TRANSIENT_FAILURE) {
         whyUnreachable(channel).ifPresent(why -> {

@@ -59,4 +59,13 @@ class DemoClientCommandTest {
         + ": UNAVAILABLE: ").contains("Connection refused");
     assertThat(run.err().lines()).hasSize(1);
   }
+
+  @Test
+  void aTargetWithAnUnknownSchemeIsOneLine() {
+    CliRun run = CliRun.of("demo-client", "--target", "bogus://x", "--calls", "2");
+
+    assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
+    assertThat(run.err()).isEqualTo("protomatch demo-client: --target bogus://x: Could not find a NameResolverProvider"
+        + " for bogus://x (use xds:///NAME or static:///HOST:PORT,...)" + System.lineSeparator());
+  }
 }
