@@ -90,6 +90,9 @@ final class ServeCommand implements Callable<Integer> {
     if ((tlsCert == null) != (tlsKey == null) || (tlsClientCa != null && tlsCert == null)) {
       throw new UserInputException("--tls-cert and --tls-key go together (and --tls-client-ca needs both)");
     }
+    readable("--tls-cert", tlsCert);
+    readable("--tls-key", tlsKey);
+    readable("--tls-client-ca", tlsClientCa);
     Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
     return new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
@@ -97,6 +100,12 @@ final class ServeCommand implements Callable<Integer> {
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
         warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)), etcd(),
         replicaId == null ? ControlPlaneOptions.defaultReplicaId() : replicaId);
+  }
+
+  private static void readable(String option, Path file) {
+    if (file != null) {
+      InputFiles.read(file, option.substring(2) + " file"); // one line naming the file if it cannot be read
+    }
   }
 
   private Optional<EtcdTarget> etcd() {
@@ -130,8 +139,8 @@ final class ServeCommand implements Callable<Integer> {
     } catch (RegistryUnavailableException e) {
       throw new UserInputException(e.getMessage());
     } catch (ListenFailedException e) {
-      throw new UserInputException(e.getMessage()
-          + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
+      throw new UserInputException(e.getMessage() + (e.getMessage().endsWith("Address already in use")
+          ? " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)" : ""));
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

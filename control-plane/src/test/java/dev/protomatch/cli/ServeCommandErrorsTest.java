@@ -89,4 +89,14 @@ class ServeCommandErrorsTest {
       assertThat(logged.list).noneMatch(event -> event.getThrowableProxy() != null);
     }
   }
+
+  @Test
+  void anUnreadableTlsFileIsOneLine() {
+    CliRun run = CliRun.of("serve", "--tls-cert", dir.resolve("cert.pem").toString(), "--tls-key",
+        dir.resolve("key.pem").toString(), "--xds-port", "0", "--registration-port", "0", "--admin-port", "0");
+
+    assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
+    assertThat(run.err()).isEqualTo("protomatch serve: cannot read tls-cert file '" + dir.resolve("cert.pem")
+        + "': no such file" + System.lineSeparator());
+  }
 }
