@@ -93,6 +93,9 @@ final class ServeCommand implements Callable<Integer> {
     readable("--tls-cert", tlsCert);
     readable("--tls-key", tlsKey);
     readable("--tls-client-ca", tlsClientCa);
+    if (tlsCert != null && tlsKey != null) {
+      checkTls(tlsCert, tlsKey, tlsClientCa);
+    }
     Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
     return new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
@@ -100,6 +103,32 @@ final class ServeCommand implements Callable<Integer> {
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
         warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)), etcd(),
         replicaId == null ? ControlPlaneOptions.defaultReplicaId() : replicaId);
+  }
+
+  /**
+   * Builds the TLS context the xDS and registration ports will use, so a file that is not a PEM certificate
+   * chain, key or CA bundle is one line here instead of a stack trace when the port starts.
+   */
+  private static void checkTls(Path cert, Path key, Path clientCa) {
+    try {
+      var context = io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder.forServer(cert.toFile(), key.toFile());
+      if (clientCa != null) {
+        context.trustManager(clientCa.toFile());
+      }
+      io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(context).build();
+    } catch (IllegalArgumentException | javax.net.ssl.SSLException e) {
+      throw new UserInputException("--tls-cert " + cert + " / --tls-key " + key
+          + (clientCa == null ? "" : " / --tls-client-ca " + clientCa) + ": " + rootMessage(e));
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root && root.getCause().getMessage() != null) {
+      root = root.getCause();
+    }
+    return root.getMessage() == null ? root.getClass().getSimpleName()
+        : root.getMessage().lines().findFirst().orElse("");
   }
 
   private static void readable(String option, Path file) {

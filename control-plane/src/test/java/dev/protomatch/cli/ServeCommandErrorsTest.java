@@ -99,4 +99,18 @@ class ServeCommandErrorsTest {
     assertThat(run.err()).isEqualTo("protomatch serve: cannot read tls-cert file '" + dir.resolve("cert.pem")
         + "': no such file" + System.lineSeparator());
   }
+
+  @Test
+  void aTlsFileThatIsNotPemIsOneLine() throws IOException {
+    Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
+    Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
+
+    CliRun run = CliRun.of("serve", "--tls-cert", cert.toString(), "--tls-key", key.toString(), "--xds-port", "0",
+        "--registration-port", "0", "--admin-port", "0");
+
+    assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
+    assertThat(run.err()).startsWith("protomatch serve: --tls-cert " + cert + " / --tls-key " + key + ": ");
+    assertThat(run.err().lines()).hasSize(1);
+    assertThat(logged.list).noneMatch(event -> event.getThrowableProxy() != null);
+  }
 }
