@@ -110,7 +110,8 @@ final class DemoClientCommand implements Callable<Integer> {
     boolean set = BOOTSTRAP_VARIABLES.stream().anyMatch(name -> env.apply(name) != null)
         || BOOTSTRAP_PROPERTIES.stream().anyMatch(name -> properties.apply(name) != null);
     return set ? Optional.empty() : Optional.of("--target " + target
-        + " needs a gRPC xDS bootstrap: set GRPC_XDS_BOOTSTRAP to its path (e.g. envoy-config/proxyless-bootstrap.json)");
+        + " needs a gRPC xDS bootstrap: set GRPC_XDS_BOOTSTRAP to its path"
+        + " (e.g. envoy-config/proxyless-bootstrap.json)");
   }
 
   /** Leaves idle and waits (at most {@code timeout}) until the channel is READY or has failed to connect. */
