@@ -86,16 +86,14 @@ public final class AdminApi {
     server.handle("/", this::statusPage);
   }
 
-  /** {@code GET /}: {@link StatusPage}, from the same views as the JSON above. Any other unclaimed path: 404. */
+  /**
+   * {@code GET /}: {@link StatusPage}, from the same views as the JSON above. Any other unclaimed path is a
+   * JSON 404 ({@link AdminServer#handle}).
+   */
   private void statusPage(HttpExchange exchange) throws IOException {
-    if (!exchange.getRequestURI().getPath().equals("/")) {
-      AdminServer.respond(exchange, 404, "text/plain", "not found (status page: /, JSON: /v1/services,"
-          + " /v1/endpoints, /v1/clients, /v1/policies, /v1/replicas)\n");
-      return;
-    }
     if (!exchange.getRequestMethod().equals("GET")) {
       exchange.getResponseHeaders().set("Allow", "GET");
-      AdminServer.respond(exchange, 405, "text/plain", exchange.getRequestMethod() + " / is not supported (use GET)\n");
+      json(exchange, error(405, exchange.getRequestMethod() + " / is not supported (use GET)"));
       return;
     }
     RoutingDecision current = decision.get();

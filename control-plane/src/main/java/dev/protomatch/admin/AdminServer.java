@@ -10,16 +10,23 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
  * The admin HTTP port: health and readiness for orchestrators; the operator's views are added by
  * {@link #handle(String, HttpHandler)}. Bound to loopback unless configured otherwise.
+ *
+ * <p>Each handler answers its exact path only; any other path is a JSON 404 ({@code {"status": 404, "error":
+ * "..."}}) naming the paths there are.
  */
 public final class AdminServer implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
+  /** The paths handled; written by {@link #handle} (the starting thread), read by the server's threads. */
+  private final Set<String> paths = new ConcurrentSkipListSet<>();
 
   private AdminServer(HttpServer server, ExecutorService executor) {
     this.server = server;
@@ -45,6 +52,7 @@ public final class AdminServer implements AutoCloseable {
     });
     server.setExecutor(executor);
     AdminServer admin = new AdminServer(server, executor);
+    admin.handle("/", admin::notFound); // until a status page takes "/"
     admin.handle("/healthz", exchange -> respond(exchange, 200, "text/plain", "ok\n"));
     admin.handle("/readyz", exchange -> {
       Optional<String> why = notReadyBecause.get();
@@ -55,8 +63,23 @@ public final class AdminServer implements AutoCloseable {
     return admin;
   }
 
+  /** Serves {@code path} (exactly: longer paths under it are 404) with {@code handler}, replacing any before. */
   public void handle(String path, HttpHandler handler) {
-    server.createContext(path, handler);
+    if (!paths.add(path)) {
+      server.removeContext(path);
+    }
+    server.createContext(path, exchange -> {
+      if (exchange.getRequestURI().getPath().equals(path)) {
+        handler.handle(exchange);
+      } else {
+        notFound(exchange);
+      }
+    });
+  }
+
+  private void notFound(HttpExchange exchange) throws IOException {
+    respond(exchange, 404, "application/json", AdminJson.write(new AdminViews.Error(404,
+        "no such path '" + exchange.getRequestURI().getPath() + "'; paths: " + String.join(", ", paths))));
   }
 
   public int port() {

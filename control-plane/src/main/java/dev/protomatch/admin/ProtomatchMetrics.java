@@ -6,6 +6,7 @@ import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.policy.ReloadOutcome;
 import dev.protomatch.probe.ReflectionException;
 import dev.protomatch.probe.ReflectionProber;
+import dev.protomatch.registration.BearerTokenInterceptor;
 import dev.protomatch.registration.RegistrationService;
 import dev.protomatch.registry.EndpointState;
 import dev.protomatch.registry.ProbeState;
@@ -60,6 +61,7 @@ public final class ProtomatchMetrics {
   private final Counter deregistrations;
   private final Counter leaseExpiries;
   private final Counter policyReloads;
+  private final Counter authRefusals;
 
   /**
    * @param clients the open xDS streams, read at each scrape
@@ -147,6 +149,15 @@ public final class ProtomatchMetrics {
         .register(registry);
     policyReloads = outcomeCounter("protomatch_policy_reloads_total",
         "Attempts to load the policy file (at start, on change, on request), accepted or refused");
+    authRefusals = Counter.builder()
+        .name("protomatch_registration_auth_refusals_total")
+        .help("Registration calls refused before the service saw them, by reason: missing or invalid bearer token,"
+            + " or the configured token unreadable (registration disabled)")
+        .labelNames("reason")
+        .register(registry);
+    for (BearerTokenInterceptor.RefusalReason reason : BearerTokenInterceptor.RefusalReason.values()) {
+      authRefusals.initLabelValues(reason.label());
+    }
 
     for (NodeKind kind : NodeKind.values()) {
       for (XdsType type : XdsType.values()) {
@@ -253,6 +264,11 @@ public final class ProtomatchMetrics {
       case DEREGISTER -> deregistrations;
     };
     counter.labelValues(call.accepted() ? "accepted" : "refused").inc();
+  }
+
+  /** The registration port refused a call for its bearer token ({@link BearerTokenInterceptor}). */
+  public void registrationAuthRefused(BearerTokenInterceptor.Refusal refusal) {
+    authRefusals.labelValues(refusal.reason().label()).inc();
   }
 
   public void leaseExpired(EndpointState forgotten) {

@@ -29,6 +29,10 @@ import picocli.CommandLine.Spec;
  * a separate process registering itself; then runs the same alternating SayHello/SayHelloAgain client
  * twice as a separate process: round robin over all instances, and through protomatch
  * ({@code xds:///demo-greeter}). Prints both UNIMPLEMENTED counts. Exits 0 when protomatch's count is 0.
+ *
+ * <p>Everything is written to a temporary directory: the policy, the client's bootstrap and {@code demo.log}
+ * (the control plane's log and the greeters' and clients' stderr). After a successful run the directory is
+ * deleted, unless {@code --keep}; after a failed one it is kept and the last line points to its log.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Reproduces the field failure (old build left running) and shows protomatch eliminating it.")
@@ -41,10 +45,33 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--calls", defaultValue = "1000", description = "Calls per run (default: ${DEFAULT-VALUE}).")
   int calls;
 
+  @Option(names = "--keep", description = "Keep the demo's directory (policy, bootstrap, demo.log) after a"
+      + " successful run too; a failed run always keeps it.")
+  boolean keep;
+
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
     Path work = Files.createTempDirectory("protomatch-demo-");
+    Path log = work.resolve("demo.log");
+    boolean passed = false;
+    try (DemoLog logged = DemoLog.to(log)) {
+      passed = run(work, log) == 0;
+    } catch (java.io.IOException e) { // a greeter or client process that did not start: its log says why
+      throw new UserInputException("the demo failed: " + e.getMessage());
+    } finally {
+      PrintWriter out = spec.commandLine().getOut();
+      if (passed && !keep) {
+        deleteTree(work);
+      } else {
+        out.println("  (log of this run: " + log + ")");
+      }
+      out.flush();
+    }
+    return passed ? 0 : 1;
+  }
+
+  private int run(Path work, Path log) throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
     String token = UUID.randomUUID().toString();
     Path policy = Files.writeString(work.resolve("policies.yaml"), """
         # The demo's policy: demo.Greeter callers need SayHello and SayHelloAgain.
@@ -60,7 +87,6 @@ final class DemoCommand implements Callable<Integer> {
               methods: [SayHello, SayHelloAgain]
         """.formatted(TOKEN_ENV));
     Map<String, String> env = Map.of(TOKEN_ENV, token);
-    Path log = work.resolve("demo.log");
     List<ProtomatchProcess> greeters = new ArrayList<>();
     out.println("protomatch demo: demo.Greeter with an old build (v1) left running beside two new builds (v2)");
     out.flush();
@@ -94,12 +120,22 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("  round robin over all %d instances:  %s%n", greeters.size(), summary(baseline));
       out.printf("  through protomatch (xds:///demo-greeter): %s%n", summary(filtered));
       out.println("UNIMPLEMENTED without protomatch: " + baseline.getOrDefault("UNIMPLEMENTED", 0)
-          + ", with protomatch: " + filtered.getOrDefault("UNIMPLEMENTED", 0) + "   (logs: " + log + ")");
+          + ", with protomatch: " + filtered.getOrDefault("UNIMPLEMENTED", 0));
       out.flush();
       return filtered.getOrDefault("UNIMPLEMENTED", 0) == 0 && filtered.getOrDefault("OK", 0) == calls ? 0 : 1;
     } finally {
       greeters.forEach(ProtomatchProcess::close);
     }
+  }
+
+  /** Deletes the demo's directory (flat: its files, then itself). */
+  private static void deleteTree(Path directory) throws java.io.IOException {
+    try (var files = Files.list(directory)) {
+      for (Path file : (Iterable<Path>) files::iterator) {
+        Files.deleteIfExists(file);
+      }
+    }
+    Files.deleteIfExists(directory);
   }
 
   private static ServiceDecision awaitDecision(ControlPlane controlPlane, Duration timeout) throws InterruptedException {

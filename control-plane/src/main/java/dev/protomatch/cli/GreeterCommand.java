@@ -83,12 +83,26 @@ final class GreeterCommand implements Callable<Integer> {
       case "v3" -> DemoGreeters.v3(instance);
       default -> throw new UserInputException("--build: expected v1, v2, v2x or v3, got '" + build + "'");
     };
+    if (register != null && !register.matches("[^:\\s]+:\\d{1,5}|\\[[0-9a-fA-F:.]+\\]:\\d{1,5}")) {
+      throw new UserInputException("--register: expected HOST:PORT, got '" + register + "'");
+    }
     ChannelCredentials registrationCredentials = registrationCredentials();
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(service);
     if (!noReflection) {
       builder.addService(ProtoReflectionServiceV1.newInstance());
     }
-    Server server = builder.build().start();
+    Server server;
+    try {
+      server = builder.build().start();
+    } catch (java.io.IOException e) {
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      throw new UserInputException("--port " + port + ": cannot listen on 127.0.0.1:" + port + ": "
+          + (root.getMessage() == null ? root.getClass().getSimpleName()
+              : root.getMessage().replaceFirst("^bind\\(\\.\\.\\) failed: ", "")));
+    }
     RegistrationAgent agent = null;
     if (register != null) {
       var file = switch (build) {

@@ -18,8 +18,8 @@ import picocli.CommandLine.Spec;
     name = "hash",
     mixinStandardHelpOptions = true,
     description = {
-        "Prints the descriptor hashes of the services in a FileDescriptorSet, one line per service and level:",
-        "  <service> <level> <hash>",
+        "Prints the descriptor hashes of the services in a FileDescriptorSet.",
+        "One line per service and level: <service> <level> <hash>",
         "Write the set with: protoc --include_imports --descriptor_set_out=FILE ..."})
 final class HashCommand implements Callable<Integer> {
   enum Level { api, schema, both }

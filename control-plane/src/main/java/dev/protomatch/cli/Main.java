@@ -17,6 +17,7 @@ public final class Main {
   /** The configured command line, for tests that run commands in-process and capture output. */
   public static CommandLine commandLine() {
     CommandLine commandLine = new CommandLine(new ProtomatchCommand());
+    inheritVersion(commandLine, commandLine.getCommandSpec().version());
     commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
       if (exception instanceof InvalidDescriptorException || exception instanceof UserInputException) {
         cmd.getErr().println("protomatch " + cmd.getCommandName() + ": " + exception.getMessage());
@@ -26,5 +27,15 @@ public final class Main {
       throw exception;
     });
     return commandLine;
+  }
+
+  /** {@code -V} on every subcommand prints protomatch's version, not an empty line. */
+  private static void inheritVersion(CommandLine parent, String[] version) {
+    for (CommandLine sub : parent.getSubcommands().values()) {
+      if (sub.getCommandSpec().version().length == 0) {
+        sub.getCommandSpec().version(version);
+      }
+      inheritVersion(sub, version);
+    }
   }
 }

@@ -1,6 +1,8 @@
 package dev.protomatch.cli;
 
 import dev.protomatch.policy.PolicyError;
+import dev.protomatch.policy.PolicyParser;
+import dev.protomatch.policy.PolicyValidationException;
 import dev.protomatch.registry.EtcdTarget;
 import dev.protomatch.registry.RegistryUnavailableException;
 import dev.protomatch.server.ControlPlane;
@@ -9,6 +11,7 @@ import dev.protomatch.server.ControlPlaneOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -87,6 +90,12 @@ final class ServeCommand implements Callable<Integer> {
     if ((tlsCert == null) != (tlsKey == null) || (tlsClientCa != null && tlsCert == null)) {
       throw new UserInputException("--tls-cert and --tls-key go together (and --tls-client-ca needs both)");
     }
+    readable("--tls-cert", tlsCert);
+    readable("--tls-key", tlsKey);
+    readable("--tls-client-ca", tlsClientCa);
+    if (tlsCert != null && tlsKey != null) {
+      checkTls(tlsCert, tlsKey, tlsClientCa);
+    }
     Optional<ControlPlaneOptions.TlsFiles> tls = tlsCert == null ? Optional.empty()
         : Optional.of(new ControlPlaneOptions.TlsFiles(tlsCert, tlsKey, Optional.ofNullable(tlsClientCa)));
     return new ControlPlaneOptions(bind, adminBind, xdsPort, registrationPort, adminPort,
@@ -94,6 +103,38 @@ final class ServeCommand implements Callable<Integer> {
         Integer.parseInt(envoyListener.substring(colon + 1)), tls, Duration.ofMillis(50), Duration.ofSeconds(1),
         warmupSeconds < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(warmupSeconds)), etcd(),
         replicaId == null ? ControlPlaneOptions.defaultReplicaId() : replicaId);
+  }
+
+  /**
+   * Builds the TLS context the xDS and registration ports will use, so a file that is not a PEM certificate
+   * chain, key or CA bundle is one line here instead of a stack trace when the port starts.
+   */
+  private static void checkTls(Path cert, Path key, Path clientCa) {
+    try {
+      var context = io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder.forServer(cert.toFile(), key.toFile());
+      if (clientCa != null) {
+        context.trustManager(clientCa.toFile());
+      }
+      io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.configure(context).build();
+    } catch (IllegalArgumentException | javax.net.ssl.SSLException e) {
+      throw new UserInputException("--tls-cert " + cert + " / --tls-key " + key
+          + (clientCa == null ? "" : " / --tls-client-ca " + clientCa) + ": " + rootMessage(e));
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root && root.getCause().getMessage() != null) {
+      root = root.getCause();
+    }
+    return root.getMessage() == null ? root.getClass().getSimpleName()
+        : root.getMessage().lines().findFirst().orElse("");
+  }
+
+  private static void readable(String option, Path file) {
+    if (file != null) {
+      InputFiles.read(file, option.substring(2) + " file"); // one line naming the file if it cannot be read
+    }
   }
 
   private Optional<EtcdTarget> etcd() {
@@ -115,20 +156,20 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ControlPlaneOptions options = options();
+    if (config != null && !printPolicyErrors(checkPolicy(config))) {
+      return Main.EXIT_USER_ERROR;
+    }
     ControlPlane controlPlane;
     try {
       controlPlane = ControlPlane.start(options, dev.protomatch.util.MonotonicClock.startingNow(), System::getenv);
-    } catch (ControlPlane.InvalidPolicyException e) {
-      for (PolicyError error : e.errors()) {
-        spec.commandLine().getErr().println(error);
-      }
-      spec.commandLine().getErr().flush();
+    } catch (ControlPlane.InvalidPolicyException e) { // the file changed since checkPolicy read it
+      printPolicyErrors(e.errors());
       return Main.EXIT_USER_ERROR;
     } catch (RegistryUnavailableException e) {
       throw new UserInputException(e.getMessage());
     } catch (ListenFailedException e) {
-      throw new UserInputException(e.getMessage()
-          + " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)");
+      throw new UserInputException(e.getMessage() + (e.getMessage().endsWith("Address already in use")
+          ? " (another protomatch running? choose ports with --xds-port/--registration-port/--admin-port)" : ""));
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -137,5 +178,28 @@ final class ServeCommand implements Callable<Integer> {
     }, "protomatch-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /**
+   * The policy file's errors, checked as the control plane will load it, before anything starts: a bad file
+   * is then reported once, here, instead of also by the policy file watcher's log.
+   */
+  static List<PolicyError> checkPolicy(Path file) {
+    byte[] content = InputFiles.read(file, "policy file");
+    try {
+      new PolicyParser(System::getenv, java.nio.file.Files::isReadable).parse(file.toString(), content);
+      return List.of();
+    } catch (PolicyValidationException e) {
+      return e.errors();
+    }
+  }
+
+  /** Prints each error on a line of its own; true when there is none. */
+  private boolean printPolicyErrors(List<PolicyError> errors) {
+    for (PolicyError error : errors) {
+      spec.commandLine().getErr().println(error);
+    }
+    spec.commandLine().getErr().flush();
+    return errors.isEmpty();
   }
 }

@@ -143,8 +143,28 @@ final class StatusCommand implements Callable<Integer> {
       throw new UserInputException("cannot reach protomatch's admin port at " + admin + ": " + e.getMessage());
     }
     if (response.statusCode() != 200) {
-      throw new UserInputException(uri + " answered " + response.statusCode() + ": " + response.body().strip());
+      throw new UserInputException(uri + " answered " + response.statusCode() + ": " + errorOf(response.body()));
     }
-    return JSON.readValue(response.body(), type);
+    try {
+      return JSON.readValue(response.body(), type);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new UserInputException(uri + " did not answer with protomatch's JSON (is " + admin
+          + " protomatch's admin port? use --admin URL)");
+    }
+  }
+
+  /** The admin API's JSON error message, else the body's first line (another server's page, say). */
+  private static String errorOf(String body) {
+    try {
+      AdminViews.Error error = JSON.readValue(body, AdminViews.Error.class);
+      if (error.error() != null) {
+        return error.error();
+      }
+    } catch (IOException e) {
+      // not protomatch's JSON: show the start of whatever it is
+    }
+    String first = body.strip().lines().findFirst().orElse("(empty body)");
+    return (first.length() > 100 ? first.substring(0, 100) + "..." : first)
+        + " (not protomatch's admin port? use --admin URL)";
   }
 }

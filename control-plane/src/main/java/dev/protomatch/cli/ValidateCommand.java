@@ -18,9 +18,8 @@ import picocli.CommandLine.Spec;
     name = "validate",
     mixinStandardHelpOptions = true,
     description = {
-        "Checks a policy file (see docs/policies.md). Prints 'FILE: ok (N services)', or every problem as",
-        "  FILE:LINE:COLUMN: message",
-        "on stderr and exits with 2."})
+        "Checks a policy file (see docs/policies.md) the way serve loads it.",
+        "Prints 'FILE: ok (N services)', or every problem as 'FILE:LINE:COLUMN: message' on stderr and exits with 2."})
 final class ValidateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;

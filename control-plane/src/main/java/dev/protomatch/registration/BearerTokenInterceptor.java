@@ -2,6 +2,7 @@ package dev.protomatch.registration;
 
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.LoadingCache;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.protomatch.policy.Settings;
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -40,6 +41,10 @@ import java.util.function.Supplier;
  * separated by whitespace (old and new during a rotation). If the source becomes unreadable after a good
  * read, the tokens read last stay accepted (a WARN, and {@link #usingLastGoodToken()}). {@code insecure: true}
  * lets every call through; it exists for local development only.
+ *
+ * <p>A refused call is announced to the {@link #addRefusalListener refusal listeners} (metrics count every one)
+ * and logged at INFO with its peer and reason, once per peer per minute (at most {@value #LOGGED_PEERS} peers
+ * are remembered; a peer forgotten early is logged again).
  */
 public final class BearerTokenInterceptor implements ServerInterceptor {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BearerTokenInterceptor.class);
@@ -53,8 +58,41 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
   private static final int DNS_SAN = 2;
   private static final int URI_SAN = 6;
 
+  /** How many peers' last refusal log line are remembered for rate limiting. */
+  static final int LOGGED_PEERS = 1_024;
+  /** A peer's refusals are logged at most once this often. */
+  static final Duration LOG_EVERY = Duration.ofMinutes(1);
+
+  /** Why a call was refused; {@link #label()} is the metric's label value. */
+  public enum RefusalReason {
+    /** No {@code authorization: Bearer} metadata. */
+    MISSING_TOKEN("missing"),
+    /** A token none of the accepted ones equals. */
+    INVALID_TOKEN("invalid"),
+    /** The configured token source cannot be read and was never read: registration is disabled. */
+    TOKEN_UNREADABLE("unreadable");
+
+    private final String label;
+
+    RefusalReason(String label) {
+      this.label = label;
+    }
+
+    public String label() {
+      return label;
+    }
+  }
+
+  /** One refused call: the peer's address as text ({@code ?} when unknown), the method, why. */
+  public record Refusal(String peer, String method, RefusalReason reason) {}
+
   private final Supplier<Settings.Auth> auth;
   private final LoadingCache<Settings.Auth, Optional<List<byte[]>>> tokens;
+  /** Peers whose refusal was logged within {@link #LOG_EVERY}; entries expire, the cache is thread-safe. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> recentlyLogged;
+  /** Called on the gRPC threads that refuse, without any lock held. */
+  private final List<java.util.function.Consumer<Refusal>> refusalListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   /** The tokens last read successfully, by the setting they were read for; written by the cache's loader. */
   private final java.util.concurrent.ConcurrentHashMap<Settings.Auth, List<byte[]>> lastGood =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -65,9 +103,21 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
    * @param env environment lookup (System::getenv in production)
    */
   public BearerTokenInterceptor(Supplier<Settings.Auth> auth, Function<String, String> env) {
+    this(auth, env, Ticker.systemTicker());
+  }
+
+  /** @param ticker the time the once-a-minute log limit is measured on (tests step it) */
+  BearerTokenInterceptor(Supplier<Settings.Auth> auth, Function<String, String> env, Ticker ticker) {
     this.auth = auth;
     this.tokens = Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(5)).maximumSize(4)
         .build(settings -> read(settings, env));
+    this.recentlyLogged = Caffeine.newBuilder().expireAfterWrite(LOG_EVERY).maximumSize(LOGGED_PEERS)
+        .ticker(ticker).executor(Runnable::run).build();
+  }
+
+  /** Tells {@code listener} about every refused call (on the refusing thread). */
+  public void addRefusalListener(java.util.function.Consumer<Refusal> listener) {
+    refusalListeners.add(listener);
   }
 
   /**
@@ -119,11 +169,11 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
       Optional<List<byte[]>> expected = tokens.get(settings);
       String header = headers.get(AUTHORIZATION);
       if (expected.isEmpty()) {
-        return refuse(call, Status.UNAUTHENTICATED.withDescription(
+        return refuse(call, RefusalReason.TOKEN_UNREADABLE, Status.UNAUTHENTICATED.withDescription(
             "registration is disabled: the configured token (settings.auth) cannot be read"));
       }
       if (header == null || !header.startsWith(BEARER)) {
-        return refuse(call, Status.UNAUTHENTICATED.withDescription(
+        return refuse(call, RefusalReason.MISSING_TOKEN, Status.UNAUTHENTICATED.withDescription(
             "missing bearer token: send metadata 'authorization: Bearer <token>'"));
       }
       byte[] presented = header.substring(BEARER.length()).trim().getBytes(StandardCharsets.UTF_8);
@@ -132,7 +182,8 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
         accepted |= MessageDigest.isEqual(presented, token); // every token compared: no early exit to time
       }
       if (!accepted) {
-        return refuse(call, Status.UNAUTHENTICATED.withDescription("invalid bearer token"));
+        return refuse(call, RefusalReason.INVALID_TOKEN,
+            Status.UNAUTHENTICATED.withDescription("invalid bearer token"));
       }
     }
     Caller caller = new Caller(peerOf(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR)),
@@ -141,7 +192,19 @@ public final class BearerTokenInterceptor implements ServerInterceptor {
     return Contexts.interceptCall(context, call, headers, next);
   }
 
-  private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+  /** Logs (rate-limited) and announces the refusal, then closes the call: the caller learns of it last. */
+  private <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, RefusalReason reason, Status status) {
+    SocketAddress address = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+    Refusal refusal = new Refusal(address instanceof InetSocketAddress inet && inet.getAddress() != null
+        ? inet.getAddress().getHostAddress() : String.valueOf(address == null ? "?" : address),
+        call.getMethodDescriptor().getFullMethodName(), reason);
+    if (recentlyLogged.asMap().putIfAbsent(refusal.peer(), Boolean.TRUE) == null) {
+      log.info("refused registration call {} from {}: {} (logged once a minute per peer; every refusal counts in"
+          + " protomatch_registration_auth_refusals_total)", refusal.method(), refusal.peer(), status.getDescription());
+    }
+    for (java.util.function.Consumer<Refusal> listener : refusalListeners) {
+      listener.accept(refusal);
+    }
     call.close(status, new Metadata());
     return new ServerCall.Listener<>() {};
   }

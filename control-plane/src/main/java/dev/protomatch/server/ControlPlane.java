@@ -290,6 +290,7 @@ public final class ControlPlane implements AutoCloseable {
     BearerTokenInterceptor tokens =
         new BearerTokenInterceptor(() -> b.policies.current().document().settings().auth(), environment);
     b.metrics.registrationTokenFrom(tokens::usingLastGoodToken);
+    tokens.addRefusalListener(b.metrics::registrationAuthRefused);
     InetSocketAddress registrationAddress = new InetSocketAddress(options.bindHost(), options.registrationPort());
     b.registration = listen("registration", registrationAddress, () -> NettyServerBuilder.forAddress(
             registrationAddress, credentials)
@@ -405,6 +406,7 @@ public final class ControlPlane implements AutoCloseable {
     } else {
       log.info("collecting registrations for {} ms before publishing (clients keep their last configuration)",
           warmup.toMillis());
+      b.readiness.warmingUp(clock, warmup);
       b.scheduler.schedule(publish, warmup.toMillis(), TimeUnit.MILLISECONDS);
     }
   }

@@ -332,7 +332,7 @@ class ProtomatchMetricsTest {
           "protomatch_xds_nacks_total", "protomatch_probes_total", "protomatch_probe_duration_seconds",
           "protomatch_registrations_total", "protomatch_keepalives_total", "protomatch_deregistrations_total",
           "protomatch_lease_expiries_total", "protomatch_policy_reloads_total",
-          "protomatch_replica_policy_mismatches");
+          "protomatch_registration_auth_refusals_total", "protomatch_replica_policy_mismatches");
       assertThat(scrape.families().values()).allSatisfy(family -> {
         assertThat(family.help()).as(family.name()).hasValueSatisfying(help -> assertThat(help).isNotBlank());
         switch (family.type()) {
