@@ -19,7 +19,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
         "Checks a policy file (see docs/policies.md) the way serve loads it.",
-        "Prints 'FILE: ok (N services)', or every problem as 'FILE:LINE:COLUMN: message' on stderr and exits with 2."})
+        "Prints 'FILE: ok (N services)', after a 'FILE: warning: ...' line for each likely mistake (required",
+        "method names a letter or two apart), or every problem as 'FILE:LINE:COLUMN: message' on stderr and exits",
+        "with 2."})
 final class ValidateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -49,6 +51,9 @@ final class ValidateCommand implements Callable<Integer> {
     }
     int services = document.services().size();
     PrintWriter out = spec.commandLine().getOut();
+    for (String warning : dev.protomatch.policy.PolicyWarnings.of(document)) {
+      out.println(file + ": warning: " + warning);
+    }
     out.println(file + ": ok (" + services + (services == 1 ? " service)" : " services)"));
     out.flush();
     return 0;

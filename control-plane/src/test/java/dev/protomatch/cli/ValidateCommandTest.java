@@ -37,6 +37,25 @@ class ValidateCommandTest {
   }
 
   @Test
+  void likelyMisspeltMethodNamesAreWarnedAboutButTheFileIsOk() throws IOException {
+    Path file = write("policies.yaml", """
+        settings:
+          auth:
+            insecure: true
+        services:
+          - service: demo.Greeter
+            cluster: demo-greeter
+            expect: {methods: [SayHello, SayHelloAgain, SayHelloAgian]}
+        """);
+
+    CliRun run = CliRun.of("validate", file.toString());
+
+    assertThat(run).isEqualTo(new CliRun(0, file + ": warning: services[0] (demo.Greeter): required methods"
+        + " SayHelloAgain and SayHelloAgian differ by a letter or two; is one of them misspelt?\n"
+        + file + ": ok (1 service)\n", ""));
+  }
+
+  @Test
   void emptyFileIsOk() throws IOException {
     Path file = write("policies.yaml", "");
 
