@@ -87,14 +87,19 @@ public sealed interface ExclusionReason {
     }
   }
 
-  /** The endpoint has no reflection and nothing else tells what it serves, or the policy demands probing. */
-  record ReflectionUnavailable(String message) implements ExclusionReason {
+  /**
+   * The endpoint has no reflection and nothing else tells what it serves: a static endpoint (known only through
+   * its reflection), or a registration under {@code without-reflection: exclude}.
+   */
+  record ReflectionUnavailable(String message, boolean staticEndpoint) implements ExclusionReason {
     public String code() {
       return "reflection_unavailable";
     }
 
     public String describe() {
-      return "no reflection (" + message + ") and the policy takes only probed endpoints";
+      return "no reflection (" + message + ") and " + (staticEndpoint
+          ? "a static endpoint is known only through its reflection"
+          : "the policy takes only probed endpoints (without-reflection: exclude)");
     }
   }
 

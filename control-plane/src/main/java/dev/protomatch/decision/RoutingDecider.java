@@ -267,7 +267,8 @@ public final class RoutingDecider {
       if (failed.kind() != ReflectionException.Kind.NOT_SUPPORTED) {
         return new Ruled(new ProbeFailed(failed.kind(), failed.message()));
       }
-      return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new Ruled(new ReflectionUnavailable(failed.message()));
+      return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new Ruled(
+          new ReflectionUnavailable(failed.message(), endpoint.source() == EndpointSource.STATIC));
     }
     return trustAdvertised ? fromAdvertisement(endpoint, advertised) : new Ruled(new AwaitingProbe());
   }

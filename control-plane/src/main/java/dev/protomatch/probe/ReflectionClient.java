@@ -54,7 +54,17 @@ public final class ReflectionClient {
       if (e.kind() != ReflectionException.Kind.NOT_SUPPORTED) {
         throw e;
       }
-      return fetch(channel, endpoint, ReflectionProtocol.V1ALPHA);
+      try {
+        return fetch(channel, endpoint, ReflectionProtocol.V1ALPHA);
+      } catch (ReflectionException alpha) {
+        if (alpha.kind() != ReflectionException.Kind.NOT_SUPPORTED) {
+          throw alpha;
+        }
+        // Both were tried: say so, rather than name only the last one.
+        throw new ReflectionException(ReflectionException.Kind.NOT_SUPPORTED, endpoint + ": serves neither "
+            + ReflectionProtocol.V1.method().getServiceName() + " nor " + ReflectionProtocol.V1ALPHA.method().getServiceName()
+            + " (reflection disabled?)");
+      }
     }
   }
 

@@ -244,7 +244,7 @@ class RoutingDeciderTest {
 
     assertThat(decision.excluded().get(0).reason().describe()).isEqualTo(
         "no reflection (127.0.0.1:50052: does not serve grpc.reflection.v1alpha.ServerReflection) and the policy"
-            + " takes only probed endpoints");
+            + " takes only probed endpoints (without-reflection: exclude)");
   }
 
   @Test
@@ -267,6 +267,18 @@ class RoutingDeciderTest {
     ServiceDecision decision = decide(requiring("SayHello"));
 
     assertThat(decision.excluded().get(0).reason()).isInstanceOf(ExclusionReason.AwaitingProbe.class);
+  }
+
+  @Test
+  void aStaticEndpointWithoutReflectionIsExcludedForThatUnderTheDefaultPolicy() {
+    endpoints.add(new EndpointState(1, V1, EndpointSource.STATIC, Locality.UNKNOWN, new TreeMap<>(), 1,
+        new TreeMap<>(Map.of("demo.Greeter", Advertisement.nameOnly("demo.Greeter"))), Optional.empty(), "", NOW,
+        reflectionDisabled()));
+
+    ServiceDecision decision = decide(policy(requiring("SayHello"), WithoutReflection.TRUST_ADVERTISED));
+
+    assertThat(decision.excluded().get(0).reason().describe()).isEqualTo("no reflection (127.0.0.1:50052: does not"
+        + " serve grpc.reflection.v1alpha.ServerReflection) and a static endpoint is known only through its reflection");
   }
 
   @Test

@@ -152,8 +152,9 @@ class ReflectionProberTest {
     prober.probeDue().get(30, TimeUnit.SECONDS);
 
     assertThat(decide(requiring("SayHello"), WithoutReflection.EXCLUDE).excluded().get(0).reason().describe())
-        .isEqualTo("no reflection (" + address(greeterV2WithoutReflection) + ": does not serve"
-            + " grpc.reflection.v1alpha.ServerReflection (reflection disabled?)) and the policy takes only probed endpoints");
+        .isEqualTo("no reflection (" + address(greeterV2WithoutReflection) + ": serves neither"
+            + " grpc.reflection.v1.ServerReflection nor grpc.reflection.v1alpha.ServerReflection (reflection disabled?))"
+            + " and the policy takes only probed endpoints (without-reflection: exclude)");
   }
 
   @Test
