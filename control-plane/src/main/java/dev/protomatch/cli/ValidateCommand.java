@@ -19,9 +19,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
         "Checks a policy file (see docs/policies.md) the way serve loads it.",
-        "Prints 'FILE: ok (N services)', after a 'FILE: warning: ...' line for each likely mistake (required",
-        "method names a letter or two apart), or every problem as 'FILE:LINE:COLUMN: message' on stderr and exits",
-        "with 2."})
+        "Prints 'FILE: ok (N services)', after a warning line for each likely mistake (required method names a",
+        "letter or two apart) and for each reference that does not hold on this machine (token file, token",
+        "variable), or every problem as 'FILE:LINE:COLUMN: message' on stderr and exits with 2."})
 final class ValidateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -30,17 +30,16 @@ final class ValidateCommand implements Callable<Integer> {
   Path file;
 
   @Option(names = "--skip-reference-checks",
-      description = "Do not check that settings.auth's token file is readable and its token variable is set"
-          + " (for checking a file on a machine other than the control plane's, such as CI).")
+      description = "Do not warn when settings.auth's token file is not readable or its token variable not set"
+          + " on this machine (for checking a file on a machine other than the control plane's, such as CI).")
   boolean skipReferenceChecks;
 
   @Override
   public Integer call() {
     byte[] content = InputFiles.read(file, "policy file");
-    PolicyParser parser = skipReferenceChecks ? PolicyParser.withoutReferenceChecks() : new PolicyParser();
     PolicyDocument document;
     try {
-      document = parser.parse(file.toString(), content);
+      document = PolicyParser.withoutReferenceChecks().parse(file.toString(), content);
     } catch (PolicyValidationException e) {
       PrintWriter err = spec.commandLine().getErr();
       for (PolicyError error : e.errors()) {
@@ -51,6 +50,18 @@ final class ValidateCommand implements Callable<Integer> {
     }
     int services = document.services().size();
     PrintWriter out = spec.commandLine().getOut();
+    if (!skipReferenceChecks) {
+      // What the file refers to outside itself (the token file, the token variable) is checked on this machine,
+      // which need not be the control plane's: a warning here, an error where serve loads it.
+      try {
+        new PolicyParser().parse(file.toString(), content);
+      } catch (PolicyValidationException e) {
+        for (PolicyError error : e.errors()) {
+          out.println(error.file() + ":" + error.line() + ":" + error.column() + ": warning: " + error.message()
+              + " on this machine; serve refuses the policy where this holds");
+        }
+      }
+    }
     for (String warning : dev.protomatch.policy.PolicyWarnings.of(document)) {
       out.println(file + ": warning: " + warning);
     }
