@@ -56,7 +56,10 @@ public final class AdminViewBuilder {
           expectation(service.policy().expect()),
           service.expected().map(AdminViewBuilder::surface).orElse(null),
           service.outcome().name().toLowerCase(Locale.ROOT),
-          service.included().stream().map(AdminViewBuilder::included).toList(), excluded, methods));
+          service.included().stream().map(AdminViewBuilder::included).toList(), excluded, methods,
+          service.failsClosedForEveryMethod() ? "every_method"
+              : service.methodsFailingClosed().isEmpty() ? "none" : "some_methods",
+          List.copyOf(service.methodsFailingClosed())));
     }
     return new AdminViews.Services(decision.decidedAt().toString(), decision.registryVersion(), services);
   }

@@ -15,7 +15,8 @@ public final class AdminViews {
 
   public record Service(
       String service, String cluster, Expectation expected, ExpectedSurface expectedSurface, String outcome,
-      List<Included> included, List<Excluded> excluded, Map<String, List<String>> methods) {}
+      List<Included> included, List<Excluded> excluded, Map<String, List<String>> methods, String failsClosed,
+      List<String> methodsFailingClosed) {}
 
   /** kind: methods, api, schema or newest; the other fields as the kind needs. */
   public record Expectation(String kind, List<String> methods, String hash) {}

@@ -45,6 +45,8 @@ public final class ProtomatchMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   /** Endpoint counts by (service, state, reason), replaced whole by each decision. */
   private volatile Map<List<String>, Integer> endpoints = Map.of();
+  /** Per service, how many of its routed methods fail closed. */
+  private volatile Map<String, Integer> methodsFailingClosed = Map.of();
   /** Set once by {@link #replicasFrom}, with a registry in etcd; read at each scrape. */
   private volatile IntSupplier policyMismatches = () -> 0;
 
@@ -73,6 +75,13 @@ public final class ProtomatchMetrics {
             + " excluded, with the exclusion reason code (empty for included)")
         .labelNames("service", "state", "reason")
         .callback(callback -> endpoints.forEach((labels, count) -> callback.call(count, labels.toArray(String[]::new))))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("protomatch_methods_failing_closed")
+        .help("Methods of each service whose calls fail closed (UNAVAILABLE) because no live build admitted by its"
+            + " policy serves them; the service's other methods are routed")
+        .labelNames("service")
+        .callback(callback -> methodsFailingClosed.forEach((service, count) -> callback.call(count, service)))
         .register(registry);
     snapshotBuilds = Counter.builder()
         .name("protomatch_snapshot_builds_total")
@@ -223,6 +232,11 @@ public final class ProtomatchMetrics {
       }
     }
     endpoints = counts;
+    Map<String, Integer> failing = new TreeMap<>();
+    for (ServiceDecision service : decision.services().values()) {
+      failing.put(service.service(), service.methodsFailingClosed().size());
+    }
+    methodsFailingClosed = failing;
   }
 
   /** The routing decision was recomputed; only a changed one is built into snapshots. */

@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -80,6 +81,25 @@ public record ServiceDecision(
     SortedMap<String, List<RoutableEndpoint>> out = new TreeMap<>();
     routes.forEach((method, route) -> out.put(method, endpointsOf(route.builds())));
     return out;
+  }
+
+  /**
+   * The methods whose calls fail closed (UNAVAILABLE): routed methods no admitted build serves. When no method
+   * is routed and there is no fallback, every call of the service fails closed: {@link #failsClosedForEveryMethod}.
+   */
+  public SortedSet<String> methodsFailingClosed() {
+    SortedSet<String> out = new TreeSet<>();
+    routes.forEach((method, route) -> {
+      if (route.builds().isEmpty() && fallback.isEmpty()) {
+        out.add(method);
+      }
+    });
+    return out;
+  }
+
+  /** Whether no call of the service reaches an endpoint: no method has a build and there is no fallback. */
+  public boolean failsClosedForEveryMethod() {
+    return fallback.isEmpty() && routes.values().stream().allMatch(route -> route.builds().isEmpty());
   }
 
   /** Every endpoint that takes some of the service's calls, in address order. */

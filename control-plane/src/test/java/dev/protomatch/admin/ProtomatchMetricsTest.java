@@ -93,6 +93,17 @@ class ProtomatchMetricsTest {
     void nothingIsShownBeforeTheFirstDecision() throws IOException {
       assertThat(scrape().samples("protomatch_endpoints")).isEmpty();
     }
+
+    @Test
+    void methodsFailingClosedAreCountedPerServiceAndZeroWhenAllAreRouted() throws IOException {
+      metrics.decided(decision(GREETER, 0, List.of())); // SayHello required, nobody serves it
+
+      assertThat(scrape().value("protomatch_methods_failing_closed", Map.of("service", GREETER))).hasValue(1);
+
+      metrics.decided(decision(GREETER, 1, List.of()));
+
+      assertThat(scrape().value("protomatch_methods_failing_closed", Map.of("service", GREETER))).hasValue(0);
+    }
   }
 
   @Nested
@@ -326,7 +337,7 @@ class ProtomatchMetricsTest {
       PrometheusText.Scrape scrape = scrape();
 
       assertThat(scrape.families().keySet()).containsExactlyInAnyOrder(
-          "protomatch_endpoints", "protomatch_snapshot_builds_total", "protomatch_snapshot_build_seconds",
+          "protomatch_endpoints", "protomatch_methods_failing_closed", "protomatch_snapshot_builds_total", "protomatch_snapshot_build_seconds",
           "protomatch_snapshot_rejected_total", "protomatch_xds_pushes_total", "protomatch_xds_push_latency_seconds",
           "protomatch_xds_connected_clients",
           "protomatch_xds_nacks_total", "protomatch_probes_total", "protomatch_probe_duration_seconds",

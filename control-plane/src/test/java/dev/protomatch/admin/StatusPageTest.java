@@ -71,7 +71,7 @@ class StatusPageTest {
         List.of(new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
         List.of(new AdminViews.Excluded("127.0.0.1:50051", "missing_methods",
             "missing methods [<script>alert('x')</script>] & \"more\"", V1_API)),
-        Map.of("SayHello", List.of("127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
+        Map.of("SayHello", List.of("127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")), "none", List.of());
     AdminViews.Endpoints endpoints = new AdminViews.Endpoints(4, List.of(
         endpoint("127.0.0.1:50051", V1_API, List.of("SayHello"), Map.of("instance", "<b>old</b>")),
         endpoint("127.0.0.1:50052", V2_API, List.of("SayHello", "SayHelloAgain"), Map.of("instance", "new-v2"))));
@@ -109,7 +109,8 @@ class StatusPageTest {
         List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1),
             new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
         List.of(),
-        Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")));
+        Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")),
+        "none", List.of());
 
     String html = StatusPage.render(new AdminViews.Services("2026-11-25T03:00:01Z", 4, List.of(greeter)),
         new AdminViews.Endpoints(4, List.of()), POLICY, new AdminViews.Clients(List.of()));
