@@ -15,7 +15,7 @@ class TopLevelHelpTest {
     Map<String, String> summaries = summaries(run.out());
     assertThat(run.exit()).isZero();
     assertThat(summaries.keySet()).containsExactly("serve", "demo", "status", "hash", "validate", "greeter",
-        "demo-client", "help");
+        "demo-client", "bootstrap", "help");
     assertThat(summaries).allSatisfy((command, summary) -> assertThat(summary).as(command).endsWith("."));
   }
 
