@@ -59,6 +59,14 @@ final class StatusCommand implements Callable<Integer> {
       }
     }
     print(out, rows);
+    for (AdminViews.Service service : services.services()) {
+      if ("every_method".equals(service.failsClosed())) {
+        out.println(service.service() + ": every call fails closed (UNAVAILABLE): no method has an endpoint");
+      } else if ("some_methods".equals(service.failsClosed())) {
+        out.println(service.service() + ": calls to " + String.join(", ", service.methodsFailingClosed())
+            + " fail closed (UNAVAILABLE): no live build the policy admits serves them; its other methods are routed");
+      }
+    }
     out.println();
 
     List<List<String>> clientRows = new ArrayList<>();
