@@ -18,7 +18,8 @@ import java.util.TreeSet;
  * value is HTML-escaped: addresses, labels, reasons and policy sources come from registrations, reflection
  * and files.
  *
- * <p>Stable hooks for tests and scrapers: {@code table.service[data-service][data-cluster][data-outcome]},
+ * <p>Stable hooks for tests and scrapers: {@code table.service[data-service][data-cluster][data-outcome]} (with
+ * {@code .failing-closed[data-methods]} in its caption when some methods fail closed),
  * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]}, and
  * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header, and
  * {@code .rejected-snapshot[data-node-group]} for each node group whose newest snapshot the pre-flight check
@@ -229,7 +230,7 @@ public final class StatusPage {
         .append(escape(service.cluster())).append("\" data-outcome=\"").append(escape(service.outcome()))
         .append("\">\n<caption><span class=\"service-name\">").append(escape(name)).append("</span>")
         .append("<span class=\"outcome outcome-").append(escape(service.outcome())).append("\">")
-        .append(escape(outcomeText(service.outcome()))).append("</span>\n<div class=\"facts\">")
+        .append(escape(outcomeText(service))).append("</span>\n<div class=\"facts\">")
         .append("<span class=\"cluster\">cluster <code>").append(escape(service.cluster())).append("</code></span>")
         .append("<span class=\"expected\">expects ").append(expectation(service.expected())).append("</span>");
     if (service.expectedSurface() != null) {
@@ -238,6 +239,12 @@ public final class StatusPage {
         html.append(" (").append(escape(String.join(", ", service.expectedSurface().methods()))).append(')');
       }
       html.append("</span>");
+    }
+    if ("some_methods".equals(service.failsClosed())) {
+      html.append("<span class=\"failing-closed\" data-methods=\"")
+          .append(escape(String.join(",", service.methodsFailingClosed()))).append("\">calls to ")
+          .append(escape(String.join(", ", service.methodsFailingClosed())))
+          .append(" fail closed (UNAVAILABLE); the other methods are routed</span>");
     }
     html.append("<span class=\"counts\">").append(service.included().size()).append(" included, ")
         .append(service.excluded().size()).append(" excluded</span></div>\n</caption>\n")
@@ -327,7 +334,11 @@ public final class StatusPage {
     };
   }
 
-  private static String outcomeText(String outcome) {
+  private static String outcomeText(AdminViews.Service service) {
+    String outcome = service.outcome();
+    if (outcome.equals("none_qualified_fail_closed") && "some_methods".equals(service.failsClosed())) {
+      return "none has every required method: each method goes to the builds serving it";
+    }
     return switch (outcome) {
       case "qualified" -> "qualified";
       case "none_qualified_fail_closed" -> "none qualified: fail closed (UNAVAILABLE)";

@@ -120,6 +120,25 @@ class StatusPageTest {
   }
 
   @Test
+  void aServiceWithOneMethodFailingClosedNamesItAndIsNotShownAsDown() {
+    AdminViews.Service greeter = new AdminViews.Service("demo.Greeter", "demo-greeter",
+        new AdminViews.Expectation("methods", List.of("SayHello", "SayHelloAgian"), null), null,
+        "none_qualified_fail_closed",
+        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1)),
+        List.of(),
+        Map.of("SayHello", List.of("127.0.0.1:50051"), "SayHelloAgian", List.of()),
+        "some_methods", List.of("SayHelloAgian"));
+
+    String html = StatusPage.render(new AdminViews.Services("2026-11-25T03:00:01Z", 4, List.of(greeter)),
+        new AdminViews.Endpoints(4, List.of()), POLICY, new AdminViews.Clients(List.of()));
+
+    assertThat(html).contains("<span class=\"failing-closed\" data-methods=\"SayHelloAgian\">calls to SayHelloAgian fail"
+            + " closed (UNAVAILABLE); the other methods are routed</span>")
+        .contains("none has every required method: each method goes to the builds serving it")
+        .doesNotContain("none qualified: fail closed");
+  }
+
+  @Test
   void reasonsAreColouredByClass() {
     assertThat(StatusPage.reasonClass("hash_mismatch")).isEqualTo("mismatch");
     assertThat(StatusPage.reasonClass("incompatible_methods")).isEqualTo("mismatch");
