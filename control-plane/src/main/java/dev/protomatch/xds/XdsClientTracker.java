@@ -359,6 +359,24 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
   }
 
+  /**
+   * A state-of-the-world stream was left unanswered at {@code version} of {@code typeUrl} because it holds
+   * every resource of {@code names} as that version has them ({@link UnchangedAssignmentFilter}): it counts as
+   * sent and ACKed, without an ACK event (no ACK latency: nothing was sent). Holding listeners are signalled.
+   */
+  public void holdsUnchanged(long streamId, String typeUrl, String version, List<String> names) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return;
+    }
+    synchronized (stream) {
+      stream.sent.put(typeUrl, version);
+      stream.acked.put(typeUrl, version);
+      stream.ackedNames.put(typeUrl, List.copyOf(names));
+    }
+    holdingListeners.signal();
+  }
+
   @Override
   public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
     Stream stream = streams.get(streamId);
