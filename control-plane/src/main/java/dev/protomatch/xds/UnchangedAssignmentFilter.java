@@ -82,6 +82,10 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
   private static final class Held {
     final long streamId;
     final Map<String, Message> assignments = new HashMap<>();
+    /** The names of the stream's latest EDS request: an ACK repeats them, and then nothing is dropped. */
+    List<String> lastRequested = List.of();
+    /** An immutable copy of {@code assignments}' names, or null once they changed (an Envoy holds thousands). */
+    Set<String> known;
 
     Held(long streamId) {
       this.streamId = streamId;
@@ -123,9 +127,12 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
     synchronized (held) {
       if (request.hasErrorDetail()) {
         held.assignments.clear();
-      } else if (request.getResourceNamesCount() > 0) {
-        held.assignments.keySet().retainAll(Set.copyOf(request.getResourceNamesList()));
+        held.known = null;
+      } else if (request.getResourceNamesCount() > 0 && !request.getResourceNamesList().equals(held.lastRequested)
+          && held.assignments.keySet().retainAll(Set.copyOf(request.getResourceNamesList()))) {
+        held.known = null;
       }
+      held.lastRequested = request.getResourceNamesList();
     }
     streamOfRequest.put(request, held);
   }
@@ -153,7 +160,10 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
 
   private static Set<String> known(Held held) {
     synchronized (held) {
-      return Set.copyOf(held.assignments.keySet());
+      if (held.known == null) {
+        held.known = Set.copyOf(held.assignments.keySet());
+      }
+      return held.known;
     }
   }
 
@@ -238,6 +248,9 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
     synchronized (held) {
       for (Message assignment : response.resources()) {
         Message before = held.assignments.put(Resources.getResourceName(assignment), assignment);
+        if (before == null) {
+          held.known = null;
+        }
         if (sendAll || before != assignment) {
           kept.add(assignment);
         }
