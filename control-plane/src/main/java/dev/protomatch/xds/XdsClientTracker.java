@@ -48,8 +48,8 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
   private static final int VERSIONS_REMEMBERED = 32;
   /**
    * Delta: the types whose names a stream holds are kept for ({@link #allHoldClusters} asks about clusters and
-   * their assignments only); a delta client is sent every listener, so keeping those too would cost a set of
-   * every listener name per stream.
+   * their assignments only, and only those a stream subscribes to); a delta client is sent every listener and
+   * cluster, so keeping them all would cost a set of thousands of names per stream.
    */
   private static final java.util.Set<String> HELD_TYPES = java.util.Set.of(XdsType.CDS.typeUrl(), XdsType.EDS.typeUrl());
   private static final int NACKS_LOGGED_REMEMBERED = 4096;
@@ -453,7 +453,13 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     if (stream.protocol.equals("delta")) {
       if (response != null && HELD_TYPES.contains(typeUrl)) {
         java.util.Set<String> held = stream.held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>());
-        held.addAll(response.names());
+        // Only what the client subscribes to (allHoldClusters asks about nothing else): java-control-plane
+        // 1.0.49 sends a delta client every cluster, though a gRPC client names the few its routes lead to.
+        for (String name : response.names()) {
+          if (stream.subscribes(typeUrl, name)) {
+            held.add(name);
+          }
+        }
         response.removed().forEach(held::remove);
       }
     } else if (response != null && response.version().equals(version)) {
