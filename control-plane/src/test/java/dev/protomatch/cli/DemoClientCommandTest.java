@@ -19,8 +19,8 @@ class DemoClientCommandTest {
     CliRun run = CliRun.of("demo-client", "--target", "xds:///x", "--calls", "2");
 
     assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
-    assertThat(run.err()).isEqualTo("protomatch demo-client: --target xds:///x needs a gRPC xDS bootstrap: set"
-        + " GRPC_XDS_BOOTSTRAP to its path (e.g. envoy-config/proxyless-bootstrap.json)" + System.lineSeparator());
+    assertThat(run.err()).isEqualTo("protomatch demo-client: --target xds:///x needs a gRPC xDS bootstrap: give"
+        + " --xds-server HOST:PORT, or set GRPC_XDS_BOOTSTRAP to its path (e.g. envoy-config/proxyless-bootstrap.json)" + System.lineSeparator());
   }
 
   @Test
