@@ -51,11 +51,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo-client", mixinStandardHelpOptions = true,
     description = {
-        "Calls demo.Greeter SayHello and SayHelloAgain in alternating blocks of " + MethodBlockCaller.BLOCK
-            + " calls; prints per method",
-        "the counts by status code and by endpoint that answered, then 'calls=N OK=n UNIMPLEMENTED=n ...'.",
-        "An xds:/// target reads the gRPC xDS bootstrap file named by GRPC_XDS_BOOTSTRAP, or, with",
-        "--xds-server HOST:PORT, uses a proxyless bootstrap for that address (no file needed)."})
+        "Calls demo.Greeter SayHello and SayHelloAgain in alternating blocks of " + MethodBlockCaller.BLOCK + " calls",
+        "and prints, per method, the counts by status code and by answering endpoint,",
+        "then the totals: 'calls=N OK=n UNIMPLEMENTED=n ...'.",
+        "xds:///NAME targets read the gRPC xDS bootstrap named by GRPC_XDS_BOOTSTRAP;",
+        "with --xds-server HOST:PORT they use a bootstrap for that address instead."})
 final class DemoClientCommand implements Callable<Integer> {
   /** Where grpc-java looks for its xDS bootstrap: environment variables, then system properties. */
   static final List<String> BOOTSTRAP_VARIABLES = List.of("GRPC_XDS_BOOTSTRAP", "GRPC_XDS_BOOTSTRAP_CONFIG");
