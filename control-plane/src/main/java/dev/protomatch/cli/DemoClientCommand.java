@@ -51,9 +51,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo-client", mixinStandardHelpOptions = true,
     description = {
-        "Calls demo.Greeter SayHello and SayHelloAgain in alternating blocks of " + MethodBlockCaller.BLOCK + " calls",
-        "and prints, per method, the counts by status code and by answering endpoint,",
-        "then the totals: 'calls=N OK=n UNIMPLEMENTED=n ...'.",
+        "Calls SayHello/SayHelloAgain; prints counts per method and answering endpoint.",
+        "Methods alternate in blocks of " + MethodBlockCaller.BLOCK + " calls; the last line has the totals:",
+        "'calls=N OK=n UNIMPLEMENTED=n ...'.",
         "xds:///NAME targets read the gRPC xDS bootstrap named by GRPC_XDS_BOOTSTRAP;",
         "with --xds-server HOST:PORT they use a bootstrap for that address instead."})
 final class DemoClientCommand implements Callable<Integer> {

@@ -38,9 +38,9 @@ import picocli.CommandLine.Spec;
  * has what it was sent. Exits 2 with one line when the admin port cannot be read.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = {"Shows what the admin status page shows: the policy in force and a refused",
-        "reload, services with their endpoints (included/excluded and why, build,",
-        "methods, labels), replicas, and connected xDS clients."})
+    description = {"Shows what the admin status page shows, as text.",
+        "The policy in force and a refused reload, services with their endpoints",
+        "(included/excluded and why, build, methods, labels), replicas, xDS clients."})
 final class StatusCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = AdminJson.mapper().copy()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
