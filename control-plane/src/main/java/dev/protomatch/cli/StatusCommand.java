@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.protomatch.admin.AdminJson;
 import dev.protomatch.admin.AdminViews;
+import dev.protomatch.util.ClientText;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.ConnectException;
@@ -106,7 +107,7 @@ final class StatusCommand implements Callable<Integer> {
   private static void notices(PrintWriter out, AdminViews.Policies policy, AdminViews.Clients clients) {
     if (policy.lastReload() != null && !policy.lastReload().accepted()) {
       out.println("REFUSED: last policy reload (" + policy.lastReload().at() + ") was rejected; version "
-          + policy.version() + " stays in force: " + String.join("; ", policy.lastReload().errors()));
+          + policy.version() + " stays in force: " + ClientText.escape(String.join("; ", policy.lastReload().errors())));
     }
     if (clients.rejectedSnapshots() != null) {
       for (AdminViews.RejectedSnapshot rejected : clients.rejectedSnapshots()) {
@@ -124,7 +125,7 @@ final class StatusCommand implements Callable<Integer> {
     AdminViews.Replica me = replicas.replica();
     if (Boolean.FALSE.equals(me.connected())) {
       out.println("WARNING: etcd is unreachable; this replica serves its last decision and refuses registrations"
-          + " (retryable): " + me.lastError());
+          + " (retryable): " + ClientText.escape(String.valueOf(me.lastError())));
     }
     for (AdminViews.Peer peer : replicas.peers()) {
       if (!peer.samePolicy()) {
@@ -198,15 +199,19 @@ final class StatusCommand implements Callable<Integer> {
     return abbreviate(api) + (methods == null ? "" : " [" + String.join(", ", methods) + "]");
   }
 
-  /** Locality, then {@code key=value} per label; {@code -} when there is none. */
+  /**
+   * Locality, then {@code key=value} per label, as registrants chose them (control characters escaped, so no
+   * terminal escapes); {@code -} when there is none.
+   */
   private static String labels(AdminViews.Endpoint known) {
     List<String> labels = new ArrayList<>();
     if (known != null) {
       if (known.locality() != null) {
-        labels.add(known.locality());
+        labels.add(ClientText.escape(known.locality()));
       }
       if (known.labels() != null) {
-        new TreeMap<>(known.labels()).forEach((key, value) -> labels.add(key + "=" + value));
+        new TreeMap<>(known.labels()).forEach((key, value) ->
+            labels.add(ClientText.escape(key) + "=" + ClientText.escape(value)));
       }
     }
     return labels.isEmpty() ? "-" : String.join(" ", labels);

@@ -128,6 +128,28 @@ class StatusCommandPageFactsTest {
   }
 
   @Test
+  void aLabelWithATerminalEscapeIsPrintedEscaped() {
+    String services = """
+        {"decided_at": "2026-11-26T00:00:00Z", "registry_version": 3, "services": [{
+          "service": "demo.Greeter", "cluster": "demo-greeter", "expected": {"kind": "newest"},
+          "outcome": "qualified", "included": [{"address": "127.0.0.1:50051", "weight": 1}], "excluded": [],
+          "methods": {}, "fails_closed": "none", "methods_failing_closed": []}]}
+        """;
+    String endpoints = """
+        {"registry_version": 3, "endpoints": [{"address": "127.0.0.1:50051", "source": "registration",
+          "registered_at": "2026-11-26T00:00:00Z", "labels": {"team": "\\u001b[2Jowned"}, "weight": 1,
+          "services": []}]}
+        """;
+
+    CliRun run;
+    try (FakeAdminPort admin = FakeAdminPort.serving(Map.of("/v1/services", services, "/v1/endpoints", endpoints))) {
+      run = CliRun.of("status", "--admin", admin.url());
+    }
+
+    assertThat(run.out()).doesNotContain(String.valueOf((char) 27)).contains("team=\\u001b[2Jowned");
+  }
+
+  @Test
   void aRefusedSnapshotIsShownWithItsProblems() {
     String clients = """
         {"clients": [], "rejected_snapshots": [{"node_group": "envoy", "problems": ["route r: cluster c~1 is missing"],
