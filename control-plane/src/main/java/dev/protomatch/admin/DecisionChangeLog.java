@@ -5,6 +5,7 @@ import dev.protomatch.decision.ExclusionReason;
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
+import dev.protomatch.descriptor.DescriptorHash;
 import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.RegistryState;
 import java.util.ArrayList;
@@ -12,15 +13,30 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One log line per change in who may take a service's calls, e.g.
- * {@code demo.Greeter: excluded 127.0.0.1:50051 (api sha256:ab12.. != expected sha256:cd34..; missing [SayHelloAgain])}.
- * Unchanged endpoints are not repeated, so the log reads as a history of routing.
+ * One log line per change in who may take a service's calls, so the log reads as a history of routing:
+ * <ul>
+ *   <li>per endpoint whose part changed: {@code included ADDRESS (api ..)} when it takes every method any endpoint
+ *       takes, {@code included ADDRESS for SayHello only (api ..)} when it takes some of them (an older build beside
+ *       a newer one), {@code included ADDRESS for every call, unchecked (fail-open; ...)} when it takes calls only
+ *       because the policy fails open, {@code excluded ADDRESS (reason)} only when it takes none of the service's
+ *       calls, e.g. {@code demo.Greeter: excluded 127.0.0.1:50051 (api sha256:ab12.. != expected sha256:cd34..;
+ *       missing [SayHelloAgain])}, and {@code gone ADDRESS} when it no longer claims the service;</li>
+ *   <li>per service, when the set of methods whose calls fail closed (UNAVAILABLE) changes, that set by name
+ *       ({@code calls to SayHelloAgian fail closed ...}, {@code every call fails closed ...}), and
+ *       {@code no call fails closed any more} when it clears;</li>
+ *   <li>per service, entering and leaving fail-open.</li>
+ * </ul>
+ * Unchanged endpoints and unchanged sets are not repeated. A service seen for the first time is compared with
+ * one where nothing fails closed. Called by the routing updater's thread; {@code accept} is synchronized, and the
+ * state it keeps from one decision to the next is touched only there.
  */
 public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   private static final Logger log = LoggerFactory.getLogger("dev.protomatch.decisions");
@@ -29,6 +45,8 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   private final Consumer<String> sink;
   private Map<String, Map<EndpointAddress, String>> previous = Map.of();
   private Map<String, ServiceDecision.Outcome> previousOutcomes = Map.of();
+  /** Per service, the last fail-closed line said ("" when nothing fails closed). Guarded by this. */
+  private Map<String, String> previousFailingClosed = Map.of();
 
   public DecisionChangeLog(Supplier<RegistryState> registry) {
     this(registry, log::info);
@@ -44,6 +62,7 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   public synchronized void accept(RoutingDecision decision) {
     Map<String, Map<EndpointAddress, String>> next = new HashMap<>();
     Map<String, ServiceDecision.Outcome> outcomes = new HashMap<>();
+    Map<String, String> failingClosed = new HashMap<>();
     RegistryState state = registry.get();
     for (ServiceDecision service : decision.services().values()) {
       outcomes.put(service.service(), service.outcome());
@@ -55,11 +74,24 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
             : ": no longer fail-open: calls go only to builds that serve their method"));
       }
       Map<EndpointAddress, String> lines = new HashMap<>();
-      for (RoutableEndpoint endpoint : service.included()) {
-        lines.put(endpoint.address(), "included " + endpoint.address()
-            + endpoint.api().map(api -> " (api " + api.abbreviated(8) + "..)").orElse(""));
+      SortedSet<String> routed = routedMethods(service);
+      service.builds().forEach((build, endpoints) -> {
+        SortedSet<String> taken = methodsOf(service, build);
+        String only = taken.equals(routed) ? "" : " for " + String.join(", ", taken) + " only";
+        for (RoutableEndpoint endpoint : endpoints) {
+          lines.put(endpoint.address(), "included " + endpoint.address() + only + api(endpoint));
+        }
+      });
+      Map<EndpointAddress, ExcludedEndpoint> excluded = new HashMap<>();
+      service.excluded().forEach(endpoint -> excluded.put(endpoint.address(), endpoint));
+      for (RoutableEndpoint endpoint : service.fallback()) {
+        // Fail-open: it did not qualify, yet takes every call; never shown as excluded.
+        ExcludedEndpoint refused = excluded.remove(endpoint.address());
+        lines.put(endpoint.address(), "included " + endpoint.address() + " for every call, unchecked (fail-open"
+            + endpoint.api().map(api -> "; api " + api.abbreviated(8) + "..").orElse("")
+            + (refused == null ? "" : "; did not qualify: " + detail(service, refused, state)) + ")");
       }
-      for (ExcludedEndpoint endpoint : service.excluded()) {
+      for (ExcludedEndpoint endpoint : excluded.values()) {
         lines.put(endpoint.address(), "excluded " + endpoint.address() + " (" + detail(service, endpoint, state) + ")");
       }
       Map<EndpointAddress, String> before = previous.getOrDefault(service.service(), Map.of());
@@ -73,9 +105,58 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
           .forEach(address -> changes.add("gone " + address));
       changes.stream().sorted().forEach(change -> sink.accept(service.service() + ": " + change));
       next.put(service.service(), lines);
+      String closed = failingClosed(service);
+      failingClosed.put(service.service(), closed);
+      String closedBefore = previousFailingClosed.getOrDefault(service.service(), "");
+      if (!closed.equals(closedBefore)) {
+        sink.accept(service.service() + ": " + (closed.isEmpty() ? "no call fails closed any more" : closed));
+      }
     }
     previous = next;
     previousOutcomes = outcomes;
+    previousFailingClosed = failingClosed;
+  }
+
+  /** What fails closed (UNAVAILABLE) under {@code service}'s decision, naming the methods; "" when nothing does. */
+  static String failingClosed(ServiceDecision service) {
+    SortedSet<String> methods = service.methodsFailingClosed();
+    if (service.failsClosedForEveryMethod()) {
+      return methods.isEmpty()
+          ? "every call fails closed (UNAVAILABLE): no live endpoint takes any of its calls"
+          : "calls to " + String.join(", ", methods) + " and every other method fail closed (UNAVAILABLE):"
+              + " no live endpoint takes any of its calls";
+    }
+    if (methods.isEmpty()) {
+      return "";
+    }
+    return "calls to " + String.join(", ", methods) + " fail closed (UNAVAILABLE): no live build the policy admits"
+        + " serves " + (methods.size() == 1 ? "it" : "them") + "; the other methods are routed";
+  }
+
+  /** The methods some endpoint takes. */
+  private static SortedSet<String> routedMethods(ServiceDecision service) {
+    SortedSet<String> out = new TreeSet<>();
+    service.routes().forEach((method, route) -> {
+      if (!route.builds().isEmpty()) {
+        out.add(method);
+      }
+    });
+    return out;
+  }
+
+  /** The methods whose calls go to {@code build}. */
+  private static SortedSet<String> methodsOf(ServiceDecision service, DescriptorHash build) {
+    SortedSet<String> out = new TreeSet<>();
+    service.routes().forEach((method, route) -> {
+      if (route.builds().contains(build)) {
+        out.add(method);
+      }
+    });
+    return out;
+  }
+
+  private static String api(RoutableEndpoint endpoint) {
+    return endpoint.api().map(api -> " (api " + api.abbreviated(8) + "..)").orElse("");
   }
 
   private static String detail(ServiceDecision service, ExcludedEndpoint endpoint, RegistryState state) {

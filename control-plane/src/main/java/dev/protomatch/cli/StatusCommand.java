@@ -1,18 +1,8 @@
 package dev.protomatch.cli;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.protomatch.admin.AdminJson;
 import dev.protomatch.admin.AdminViews;
 import dev.protomatch.util.ClientText;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -43,8 +33,6 @@ import picocli.CommandLine.Spec;
         "The policy in force and a refused reload, services with their endpoints",
         "(included/excluded and why, build, methods, labels), replicas, xDS clients."})
 final class StatusCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = AdminJson.mapper().copy()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
   private static final int DIGEST_DIGITS = 12;
 
   @Spec
@@ -241,10 +229,13 @@ final class StatusCommand implements Callable<Integer> {
     };
   }
 
-  /** As the page words it. */
+  /**
+   * As the page words it, except that "fail closed" is said only when every method fails closed: when no build
+   * has every required method but each method has one, calls are routed (the page then says "fail closed").
+   */
   private static String outcomeText(AdminViews.Service service) {
     String outcome = service.outcome();
-    if (outcome.equals("none_qualified_fail_closed") && "some_methods".equals(service.failsClosed())) {
+    if (outcome.equals("none_qualified_fail_closed") && !"every_method".equals(service.failsClosed())) {
       return "none has every required method: each method goes to the builds serving it";
     }
     return switch (outcome) {
@@ -294,58 +285,7 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  /** The admin address given as a URL or as HOST:PORT (http assumed), with {@code path} appended. */
-  private URI adminUri(String path) {
-    String base = admin.replaceAll("/+$", "");
-    if (!base.contains("://")) {
-      base = "http://" + base;
-    }
-    try {
-      URI uri = URI.create(base + path);
-      if (uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
-        throw new IllegalArgumentException("no host");
-      }
-      return uri;
-    } catch (IllegalArgumentException e) {
-      throw new UserInputException("--admin: expected http://HOST:PORT or HOST:PORT, got '" + admin + "'");
-    }
-  }
-
-  private <T> T fetch(String path, Class<T> type) throws IOException, InterruptedException {
-    URI uri = adminUri(path);
-    HttpResponse<String> response;
-    try {
-      response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-          .send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (ConnectException e) {
-      throw new UserInputException("cannot reach protomatch's admin port at " + admin
-          + " (connection refused; is protomatch serve running? use --admin URL)");
-    } catch (IOException e) {
-      throw new UserInputException("cannot reach protomatch's admin port at " + admin + ": " + e.getMessage());
-    }
-    if (response.statusCode() != 200) {
-      throw new UserInputException(uri + " answered " + response.statusCode() + ": " + errorOf(response.body()));
-    }
-    try {
-      return JSON.readValue(response.body(), type);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new UserInputException(uri + " did not answer with protomatch's JSON (is " + admin
-          + " protomatch's admin port? use --admin URL)");
-    }
-  }
-
-  /** The admin API's JSON error message, else the body's first line (another server's page, say). */
-  private static String errorOf(String body) {
-    try {
-      AdminViews.Error error = JSON.readValue(body, AdminViews.Error.class);
-      if (error.error() != null) {
-        return error.error();
-      }
-    } catch (IOException e) {
-      // not protomatch's JSON: show the start of whatever it is
-    }
-    String first = body.strip().lines().findFirst().orElse("(empty body)");
-    return (first.length() > 100 ? first.substring(0, 100) + "..." : first)
-        + " (not protomatch's admin port? use --admin URL)";
+  private <T> T fetch(String path, Class<T> type) throws InterruptedException {
+    return new AdminClient(admin, "--admin").fetch(path, type);
   }
 }

@@ -16,6 +16,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -83,6 +84,22 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
     final Map<String, Sent> rejected = new HashMap<>();
     /** State of the world: by type, the resource names of the latest request. */
     final Map<String, Set<String>> requested = new HashMap<>();
+    /** State of the world: by type, the name list {@link #requested} was copied from (ACKs repeat it). */
+    final Map<String, List<String>> requestedFrom = new HashMap<>();
+
+    /**
+     * The names of {@code names} as a set: the set of the type's latest request when they are the same (an
+     * Envoy names thousands of assignments in every ACK), so unchanged names are neither copied nor compared
+     * again by the watch.
+     */
+    Set<String> names(String typeUrl, List<String> names) {
+      List<String> from = requestedFrom.get(typeUrl);
+      Set<String> set = requested.get(typeUrl);
+      if (set != null && (names == from || names.equals(from))) {
+        return set;
+      }
+      return Set.copyOf(names);
+    }
     /** Delta: by type, resource name to version, of each response not yet answered, by nonce. */
     final Map<String, Map<String, Map<String, String>>> deltaSent = new HashMap<>();
     /** Delta: by type, the rejected resources (name to rejected resource version). */
@@ -115,7 +132,12 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
     boolean guarded;
     Set<String> previous;
     synchronized (stream) {
-      previous = stream.requested.put(request.getTypeUrl(), Set.copyOf(request.getResourceNamesList()));
+      Set<String> names = stream.names(request.getTypeUrl(), request.getResourceNamesList());
+      previous = stream.requested.put(request.getTypeUrl(), names);
+      stream.requestedFrom.put(request.getTypeUrl(), request.getResourceNamesList());
+      if (previous == names) {
+        previous = null; // the same names as before: none was dropped
+      }
       Sent last = stream.lastSent.get(request.getTypeUrl());
       // java-control-plane ignores requests that do not answer the latest response; so does the guard.
       if (request.hasErrorDetail() && last != null && last.nonce().equals(request.getResponseNonce())) {
@@ -139,7 +161,7 @@ final class NackedVersionGuard implements ConfigWatcher, DiscoveryServerCallback
     }
     synchronized (stream) {
       stream.lastSent.put(response.getTypeUrl(), new Sent(response.getVersionInfo(), response.getNonce(),
-          Set.copyOf(request.getResourceNamesList())));
+          stream.names(response.getTypeUrl(), request.getResourceNamesList())));
       stream.rejected.remove(response.getTypeUrl());
     }
   }

@@ -32,8 +32,11 @@ import java.util.function.Consumer;
  * sent the requested assignments it does not hold as the very resource object now published: new ones, and
  * ones whose content changed (resource objects are immutable and reused from snapshot to snapshot while
  * their content is unchanged, so a different object is, at worst, the same content sent again). A response
- * with nothing left carries the new version alone, so the client still ACKs it and every ACK-based view
- * (staging, retention, admin) keeps seeing the stream at the version in force.
+ * with nothing left is not sent at all: the stream's watch on the cache is re-armed at the new version, as if
+ * the client had ACKed it, and {@link Unanswered} is told that the stream holds that version unchanged, so
+ * every ACK-based view (staging, admin) sees the stream at the version in force. A stream whose assignments a
+ * change does not touch thus costs no response, no ACK and no new watch from the client; only the streams
+ * that watch the changed service are answered.
  *
  * <p>Caveats, each answered by sending everything requested:
  * <ul>
@@ -52,29 +55,57 @@ import java.util.function.Consumer;
  * callbacks to the watcher), so it must be the outermost watcher. Per-stream state is guarded by the
  * stream's own lock; requests arrive on gRPC threads, responses on the publishing thread or a gRPC thread.
  * Delta watches pass through untouched (delta already sends only what changed).
+ *
+ * <p>The watch java-control-plane holds for a stream is a {@link RearmingWatch}: cancelling it cancels whichever
+ * watch on the cache is armed behind it. A request the client sends later (a new subscription, a reconnect)
+ * carries the last version it was actually sent; the cache then answers at once, and this filter sends what
+ * the stream does not hold, if anything.
  */
 final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerCallbacks {
   private static final String EDS = XdsType.EDS.typeUrl();
 
+  /** Told, on the publishing thread, of each stream left unanswered because it holds a version unchanged. */
+  interface Unanswered {
+    Unanswered NONE = (streamId, typeUrl, version, names) -> { };
+
+    /** Stream {@code streamId} holds {@code version} of {@code typeUrl} for {@code names}, unchanged, unsent. */
+    void holdsUnchanged(long streamId, String typeUrl, String version, List<String> names);
+  }
+
   private final ConfigWatcher next;
+  private final Unanswered unanswered;
   private final Map<Long, Held> streams = new ConcurrentHashMap<>();
   /** The stream of each EDS request, from the request callback to the watch; weak identity keys. */
   private final ConcurrentMap<Object, Held> streamOfRequest = new MapMaker().weakKeys().makeMap();
 
   /** What one stream holds of EDS: by cluster name, the assignment object last sent. Guarded by itself. */
   private static final class Held {
+    final long streamId;
     final Map<String, Message> assignments = new HashMap<>();
+    /** The names of the stream's latest EDS request: an ACK repeats them, and then nothing is dropped. */
+    List<String> lastRequested = List.of();
+    /** An immutable copy of {@code assignments}' names, or null once they changed (an Envoy holds thousands). */
+    Set<String> known;
+
+    Held(long streamId) {
+      this.streamId = streamId;
+    }
   }
 
   UnchangedAssignmentFilter(ConfigWatcher next) {
+    this(next, Unanswered.NONE);
+  }
+
+  UnchangedAssignmentFilter(ConfigWatcher next, Unanswered unanswered) {
     this.next = next;
+    this.unanswered = unanswered;
   }
 
   // ---- callbacks
 
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
-    streams.put(streamId, new Held());
+    streams.put(streamId, new Held(streamId));
   }
 
   @Override
@@ -96,9 +127,12 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
     synchronized (held) {
       if (request.hasErrorDetail()) {
         held.assignments.clear();
-      } else if (request.getResourceNamesCount() > 0) {
-        held.assignments.keySet().retainAll(Set.copyOf(request.getResourceNamesList()));
+        held.known = null;
+      } else if (request.getResourceNamesCount() > 0 && !request.getResourceNamesList().equals(held.lastRequested)
+          && held.assignments.keySet().retainAll(Set.copyOf(request.getResourceNamesList()))) {
+        held.known = null;
       }
+      held.lastRequested = request.getResourceNamesList();
     }
     streamOfRequest.put(request, held);
   }
@@ -119,28 +153,113 @@ final class UnchangedAssignmentFilter implements ConfigWatcher, DiscoveryServerC
       return next.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
           allowDefaultEmptyEdsUpdate);
     }
-    Set<String> known;
-    synchronized (held) {
-      known = Set.copyOf(held.assignments.keySet());
-    }
-    boolean sendAll = hasClusterChanged;
-    return next.createWatch(ads, request, known, response -> responseConsumer.accept(trim(held, response, sendAll)),
-        hasClusterChanged, allowDefaultEmptyEdsUpdate);
+    RearmingWatch watch = new RearmingWatch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer, held);
+    watch.arm(request, known(held), hasClusterChanged);
+    return watch;
   }
 
-  /** {@code response} without the assignments {@code held} already has (all of them if {@code sendAll}). */
+  private static Set<String> known(Held held) {
+    synchronized (held) {
+      if (held.known == null) {
+        held.known = Set.copyOf(held.assignments.keySet());
+      }
+      return held.known;
+    }
+  }
+
+  /**
+   * The watch java-control-plane holds for one state-of-the-world EDS request. Behind it, one watch on the
+   * cache at a time ({@link #arm}); a response that would carry nothing the stream lacks is not forwarded, and
+   * a new watch is armed at the response's version instead.
+   */
+  private final class RearmingWatch extends Watch {
+    private final Consumer<Response> toStream;
+    private final Held held;
+    private final Object lock = new Object();
+    /** The watch on the cache armed last; guarded by {@link #lock}. */
+    private Watch current;
+    /** Counts {@link #arm} calls, so a nested re-arm (a cache answering at once) is not overwritten. Lock. */
+    private long armed;
+    private boolean cancelled;
+
+    RearmingWatch(boolean ads, boolean allowDefaultEmptyEdsUpdate, XdsRequest request, Consumer<Response> toStream,
+                  Held held) {
+      super(ads, allowDefaultEmptyEdsUpdate, request, toStream);
+      this.toStream = toStream;
+      this.held = held;
+    }
+
+    /** Arms a watch on the cache for {@code request}; the cache may answer before this returns. */
+    void arm(XdsRequest request, Set<String> known, boolean sendAll) {
+      long generation;
+      synchronized (lock) {
+        generation = ++armed;
+      }
+      Watch watch = next.createWatch(ads(), request, known, response -> answered(response, sendAll), sendAll,
+          allowDefaultEmptyEdsUpdate());
+      boolean cancel;
+      synchronized (lock) {
+        cancel = cancelled;
+        if (!cancel && armed == generation) {
+          current = watch;
+        }
+      }
+      if (cancel) {
+        watch.cancel();
+      }
+    }
+
+    private void answered(Response response, boolean sendAll) {
+      synchronized (lock) {
+        if (cancelled) {
+          return;
+        }
+      }
+      Response trimmed = trim(held, response, sendAll);
+      if (trimmed != null) {
+        toStream.accept(trimmed);
+        return;
+      }
+      DiscoveryRequest asked = response.request().v3Request();
+      unanswered.holdsUnchanged(held.streamId, EDS, response.version(), asked.getResourceNamesList());
+      arm(XdsRequest.create(asked.toBuilder().setVersionInfo(response.version()).build()), known(held), false);
+    }
+
+    @Override
+    public void cancel() {
+      super.cancel();
+      Watch watch;
+      synchronized (lock) {
+        cancelled = true;
+        watch = current;
+      }
+      if (watch != null) {
+        watch.cancel();
+      }
+    }
+  }
+
+  /**
+   * {@code response} without the assignments {@code held} already has (all of them if {@code sendAll}); null
+   * when that leaves nothing of a response that had something.
+   */
   private static Response trim(Held held, Response response, boolean sendAll) {
     List<Message> kept = new ArrayList<>(response.resources().size());
     synchronized (held) {
       for (Message assignment : response.resources()) {
         Message before = held.assignments.put(Resources.getResourceName(assignment), assignment);
+        if (before == null) {
+          held.known = null;
+        }
         if (sendAll || before != assignment) {
           kept.add(assignment);
         }
       }
     }
-    return kept.size() == response.resources().size() ? response
-        : Response.create(response.request(), kept, response.version());
+    if (kept.size() == response.resources().size()) {
+      return response;
+    }
+    return kept.isEmpty() ? null : Response.create(response.request(), kept, response.version());
   }
 
   @Override

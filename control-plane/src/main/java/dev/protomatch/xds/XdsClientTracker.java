@@ -46,6 +46,12 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
   /** When each recent version was published, by node group and type URL; older versions are forgotten. */
   private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
   private static final int VERSIONS_REMEMBERED = 32;
+  /**
+   * Delta: the types whose names a stream holds are kept for ({@link #allHoldClusters} asks about clusters and
+   * their assignments only); a delta client is sent every listener, so keeping those too would cost a set of
+   * every listener name per stream.
+   */
+  private static final java.util.Set<String> HELD_TYPES = java.util.Set.of(XdsType.CDS.typeUrl(), XdsType.EDS.typeUrl());
   private static final int NACKS_LOGGED_REMEMBERED = 4096;
   private static final Runnable NOTHING = () -> { };
   /** The (node, type, version) NACKs already logged, oldest forgotten first. Guarded by itself. */
@@ -161,7 +167,10 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         }
       }
       // A reconnecting client holds what it names here (a name always stands for the same builds).
-      held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>()).addAll(request.getInitialResourceVersionsMap().keySet());
+      if (HELD_TYPES.contains(typeUrl)) {
+        held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>())
+            .addAll(request.getInitialResourceVersionsMap().keySet());
+      }
     }
 
     String versionSentWith(String nonce) {
@@ -359,6 +368,24 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
   }
 
+  /**
+   * A state-of-the-world stream was left unanswered at {@code version} of {@code typeUrl} because it holds
+   * every resource of {@code names} as that version has them ({@link UnchangedAssignmentFilter}): it counts as
+   * sent and ACKed, without an ACK event (no ACK latency: nothing was sent). Holding listeners are signalled.
+   */
+  public void holdsUnchanged(long streamId, String typeUrl, String version, List<String> names) {
+    Stream stream = streams.get(streamId);
+    if (stream == null) {
+      return;
+    }
+    synchronized (stream) {
+      stream.sent.put(typeUrl, version);
+      stream.acked.put(typeUrl, version);
+      stream.ackedNames.put(typeUrl, List.copyOf(names));
+    }
+    holdingListeners.signal();
+  }
+
   @Override
   public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
     Stream stream = streams.get(streamId);
@@ -420,9 +447,11 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   /** Records an ACK (stream lock held); returns its announcement, to be run after the lock is released. */
   private Runnable ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
-    Sent response = stream.sentByNonce.get(nonce);
+    // An answered response is not referred to again (a NACK answers the latest one): dropped, so a stream
+    // does not keep the names of its last 64 responses (an Envoy's first CDS and EDS responses name thousands).
+    Sent response = stream.sentByNonce.remove(nonce);
     if (stream.protocol.equals("delta")) {
-      if (response != null) {
+      if (response != null && HELD_TYPES.contains(typeUrl)) {
         java.util.Set<String> held = stream.held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>());
         held.addAll(response.names());
         response.removed().forEach(held::remove);
@@ -438,8 +467,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
     NodeKind kind = NodeKind.of(stream.node);
     Optional<Instant> since = publishedAt(kind, typeUrl, version)
-        .or(() -> Optional.ofNullable(stream.sentByNonce.get(nonce))
-            .filter(sent -> sent.version().equals(version)).map(Sent::at));
+        .or(() -> Optional.ofNullable(response).filter(sent -> sent.version().equals(version)).map(Sent::at));
     Instant requested = stream.firstRequested.get(typeUrl);
     Optional<Duration> latency = since
         .map(published -> requested != null && requested.isAfter(published) ? requested : published)

@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * ({@link NodeCarryingAdsService}); every bootstrap protomatch ships uses ADS. Watches reach the cache through a
  * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected, and through an
  * {@link UnchangedAssignmentFilter}, so a state-of-the-world EDS response carries only the assignments the stream
- * does not hold already. Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
+ * does not hold already, and a stream that holds them all is not answered (the tracker counts it at the new
+ * version). Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
  * At most {@link #MAX_STREAMS} streams are served at once ({@link StreamLimit}), at most
  * {@link #MAX_STREAMS_PER_CONNECTION} per connection, on at most {@link #MAX_CONNECTIONS} connections
  * ({@link ConnectionLimit}).
@@ -46,7 +47,7 @@ public final class XdsServer implements AutoCloseable {
                                 XdsClientTracker tracker) throws IOException {
     ConnectionLimit connections = new ConnectionLimit(MAX_CONNECTIONS);
     NackedVersionGuard guard = new NackedVersionGuard(cache);
-    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(guard);
+    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(guard, tracker::holdsUnchanged);
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(filter, guard, tracker), filter,
         new DefaultExecutorGroup(), new IdentityCachedSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)

@@ -3,6 +3,7 @@ package dev.protomatch.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.protomatch.decision.RoutingDecider;
+import dev.protomatch.descriptor.HashLevel;
 import dev.protomatch.descriptor.ServiceFingerprint;
 import dev.protomatch.policy.Expectation;
 import dev.protomatch.policy.PolicyDocument;
@@ -34,6 +35,13 @@ class DecisionChangeLogTest {
   private static final PolicyDocument POLICY = new PolicyDocument(Settings.defaults(), List.of(new ServicePolicy(
       "demo.Greeter", "demo-greeter", new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello", "SayHelloAgain"))),
       ServicePolicy.WhenNoneQualify.FAIL_CLOSED, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of())));
+
+  /** A required method misspelt: no build serves it, so its calls fail closed and the others stay routed. */
+  private static final PolicyDocument MISSPELT = policy(
+      new Expectation.RequiredMethods(new TreeSet<>(List.of("SayHello", "SayHelloAgian"))),
+      ServicePolicy.WhenNoneQualify.FAIL_CLOSED);
+  private static final String V1 = Fingerprints.greeterV1().api().abbreviated(8);
+  private static final String V2 = Fingerprints.greeterV2().api().abbreviated(8);
 
   private final List<String> lines = new ArrayList<>();
   private RegistryState state;
@@ -71,7 +79,103 @@ class DecisionChangeLogTest {
     state = state();
     log.accept(RoutingDecider.decide(POLICY, state, NOW));
 
-    assertThat(lines).containsExactly("demo.Greeter: gone 127.0.0.1:50052");
+    assertThat(lines).filteredOn(line -> line.contains("127.0.0.1:50052"))
+        .containsExactly("demo.Greeter: gone 127.0.0.1:50052");
+  }
+
+  @Test
+  void endpointTakingSomeMethodsIsLoggedAsIncludedForThoseMethods() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+
+    log.accept(RoutingDecider.decide(policy(new Expectation.Newest(), ServicePolicy.WhenNoneQualify.FAIL_CLOSED),
+        state, NOW));
+
+    assertThat(lines).containsExactly(
+        "demo.Greeter: included 127.0.0.1:50051 for SayHello only (api " + V1 + "..)",
+        "demo.Greeter: included 127.0.0.1:50052 (api " + V2 + "..)");
+  }
+
+  @Test
+  void endpointSharingMethodsWhenNoneHasEveryRequiredOneIsNotLoggedAsExcluded() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW));
+
+    assertThat(lines).contains("demo.Greeter: included 127.0.0.1:50051 for SayHello only (api " + V1 + "..)")
+        .noneMatch(line -> line.contains("excluded"));
+  }
+
+  @Test
+  void methodsFailingClosedAreNamed() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW));
+
+    assertThat(lines).endsWith("demo.Greeter: calls to SayHelloAgian fail closed (UNAVAILABLE): no live build the"
+        + " policy admits serves it; the other methods are routed");
+  }
+
+  @Test
+  void unchangedMethodsFailingClosedAreNotRepeated() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW));
+    lines.clear();
+
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW.plusSeconds(1)));
+
+    assertThat(lines).isEmpty();
+  }
+
+  @Test
+  void methodsFailingClosedClearingIsSaid() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW));
+    lines.clear();
+
+    log.accept(RoutingDecider.decide(POLICY, state, NOW));
+
+    assertThat(lines).contains("demo.Greeter: no call fails closed any more");
+  }
+
+  @Test
+  void changedSetOfMethodsFailingClosedNamesTheNewSet() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()));
+    log.accept(RoutingDecider.decide(POLICY, state, NOW)); // v1 alone: SayHelloAgain has no endpoint
+    lines.clear();
+
+    log.accept(RoutingDecider.decide(MISSPELT, state, NOW));
+
+    assertThat(lines).containsExactly("demo.Greeter: calls to SayHelloAgian fail closed (UNAVAILABLE): no live build"
+        + " the policy admits serves it; the other methods are routed");
+  }
+
+  @Test
+  void serviceWithoutAnyRoutedCallSaysEveryCallFailsClosed() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()));
+
+    log.accept(RoutingDecider.decide(policy(new Expectation.PinnedHash(HashLevel.API, Fingerprints.greeterV2().api()),
+        ServicePolicy.WhenNoneQualify.FAIL_CLOSED), state, NOW));
+
+    assertThat(lines).contains(
+        "demo.Greeter: every call fails closed (UNAVAILABLE): no live endpoint takes any of its calls");
+  }
+
+  @Test
+  void failOpenEndpointIsLoggedAsTakingEveryCallNotAsExcluded() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()));
+
+    log.accept(RoutingDecider.decide(policy(new Expectation.PinnedHash(HashLevel.API, Fingerprints.greeterV2().api()),
+        ServicePolicy.WhenNoneQualify.FAIL_OPEN), state, NOW));
+
+    assertThat(lines).contains("demo.Greeter: included 127.0.0.1:50051 for every call, unchecked (fail-open; api "
+            + V1 + ".."  + "; did not qualify: hash mismatch: expected api " + Fingerprints.greeterV2().api() + ", got "
+            + Fingerprints.greeterV1().api() + ")")
+        .noneMatch(line -> line.contains("excluded"));
+  }
+
+  private static PolicyDocument policy(Expectation expectation, ServicePolicy.WhenNoneQualify whenNoneQualify) {
+    return new PolicyDocument(Settings.defaults(), List.of(new ServicePolicy("demo.Greeter", "demo-greeter",
+        expectation, whenNoneQualify, ServicePolicy.WithoutReflection.TRUST_ADVERTISED, List.of())));
   }
 
   private static RegistryState state(EndpointState... endpoints) {

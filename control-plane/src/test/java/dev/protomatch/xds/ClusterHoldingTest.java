@@ -53,6 +53,21 @@ class ClusterHoldingTest {
   }
 
   @Test
+  void anEnvoyLeftUnansweredBecauseItHoldsEveryAssignmentUnchangedHoldsTheNewEndpointsVersion() {
+    tracker.onStreamOpen(1, "");
+    sotw(1, ENVOY, CDS, List.of(), "", "");
+    respond(1, CDS, List.of(), "c2", "cds-2");
+    sotw(1, ENVOY, CDS, List.of(), "c2", "cds-2");
+    sotw(1, ENVOY, EDS, List.of("a", "b"), "", "");
+    respond(1, EDS, List.of("a", "b"), "e2", "eds-2");
+    sotw(1, ENVOY, EDS, List.of("a", "b"), "e2", "eds-2");
+
+    tracker.holdsUnchanged(1, EDS, "e3", List.of("a", "b"));
+
+    assertThat(tracker.allHoldClusters(NodeKind.ENVOY, Set.of("b"), "c2", "e3")).isTrue();
+  }
+
+  @Test
   void anEnvoyThatAckedOnlyAnOlderClustersVersionDoesNotHoldTheNewCluster() {
     tracker.onStreamOpen(1, "");
     sotw(1, ENVOY, CDS, List.of(), "", "");

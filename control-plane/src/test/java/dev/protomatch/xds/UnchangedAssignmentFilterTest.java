@@ -94,20 +94,81 @@ class UnchangedAssignmentFilterTest {
   }
 
   @Test
-  void aStreamWhoseAssignmentsDidNotChangeIsSentTheNewVersionAlone() throws Exception {
+  void aStreamWhoseAssignmentsDidNotChangeIsNotAnsweredUntilOneDoes() throws Exception {
     publisher.publish(fleet(50051, 50061));
     try (var stream = RawAdsStream.sotw(filteredPort())) {
       acceptClusters(stream);
       DiscoveryResponse first = request(stream, "", "", List.of(OTHER));
       stream.send(sotw(first.getVersionInfo(), first.getNonce(), List.of(OTHER)));
 
-      publisher.publish(fleet(50052, 50061));
+      publisher.publish(fleet(50052, 50061)); // only demo.Greeter changes: nothing for this stream
+      publisher.publish(fleet(50052, 50062));
 
       DiscoveryResponse next = stream.next();
       assertThat(next.getTypeUrl()).isEqualTo(RawAdsStream.ENDPOINTS);
-      assertThat(next.getVersionInfo()).isNotEqualTo(first.getVersionInfo());
-      assertThat(next.getResourcesList()).isEmpty();
+      assertThat(next.getResourcesList()).singleElement()
+          .satisfies(any -> assertThat(ports(any.unpack(ClusterLoadAssignment.class))).containsExactly(50062));
     }
+  }
+
+  @Test
+  void withoutTheFilterAStreamWhoseAssignmentsDidNotChangeIsAnsweredAnyway() throws Exception {
+    publisher.publish(fleet(50051, 50061));
+    try (var stream = RawAdsStream.sotw(unfilteredPort())) {
+      acceptClusters(stream);
+      DiscoveryResponse first = request(stream, "", "", List.of(OTHER));
+      stream.send(sotw(first.getVersionInfo(), first.getNonce(), List.of(OTHER)));
+
+      publisher.publish(fleet(50052, 50061));
+      publisher.publish(fleet(50052, 50062));
+
+      DiscoveryResponse next = stream.next();
+      assertThat(next.getResourcesList()).singleElement()
+          .satisfies(any -> assertThat(ports(any.unpack(ClusterLoadAssignment.class))).containsExactly(50061));
+    }
+  }
+
+  @Test
+  void anUnansweredStreamCountsAsHoldingTheNewVersion() {
+    publisher.publish(fleet(50051, 50061));
+    List<String> holds = new ArrayList<>();
+    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(cache,
+        (streamId, typeUrl, version, names) -> holds.add(streamId + " " + version + " " + names));
+    filter.onStreamOpen(7, "");
+    List<Response> sent = new ArrayList<>();
+    DiscoveryRequest initial = sotw("", "", List.of(OTHER));
+    filter.onV3StreamRequest(7, initial);
+    filter.createWatch(true, XdsRequest.create(initial), Set.of(), sent::add, false, false);
+    DiscoveryRequest ack = sotw(sent.get(0).version(), "1", List.of(OTHER));
+    filter.onV3StreamRequest(7, ack);
+    filter.createWatch(true, XdsRequest.create(ack), Set.of(OTHER), sent::add, false, false);
+
+    publisher.publish(fleet(50052, 50061));
+
+    assertThat(sent).hasSize(1);
+    String version = cache.getSnapshot(NodeKind.PROXYLESS.group()).version(RawAdsStream.ENDPOINTS, List.of(OTHER));
+    assertThat(version).isNotEqualTo(sent.get(0).version());
+    assertThat(holds).containsExactly("7 " + version + " [" + OTHER + "]");
+  }
+
+  @Test
+  void cancellingTheWatchCancelsTheOneReArmedBehindIt() {
+    publisher.publish(fleet(50051, 50061));
+    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(cache);
+    filter.onStreamOpen(7, "");
+    List<Response> sent = new ArrayList<>();
+    DiscoveryRequest initial = sotw("", "", List.of(OTHER));
+    filter.onV3StreamRequest(7, initial);
+    filter.createWatch(true, XdsRequest.create(initial), Set.of(), sent::add, false, false);
+    DiscoveryRequest ack = sotw(sent.get(0).version(), "1", List.of(OTHER));
+    filter.onV3StreamRequest(7, ack);
+    var watch = filter.createWatch(true, XdsRequest.create(ack), Set.of(OTHER), sent::add, false, false);
+    publisher.publish(fleet(50052, 50061)); // re-armed behind the watch
+
+    watch.cancel();
+    publisher.publish(fleet(50052, 50062));
+
+    assertThat(sent).hasSize(1);
   }
 
   @Test

@@ -276,6 +276,9 @@ public final class ScaleHarness {
             blocking.deregister(DeregisterRequest.newBuilder().setLeaseId(markerLease).build());
           }
         }, admin);
+        if (!injected) {
+          v.put("leases lost (registered again)", (double) leasesLost.getAndSet(0));
+        }
         Result result = finish(name, cp, lg, v);
         stop(keepAlives);
         channel.shutdownNow();
@@ -319,6 +322,9 @@ public final class ScaleHarness {
   }
 
   private String markerLease;
+  /** Leases that ran out before their renewal was served, and were registered again (this control plane). */
+  private final AtomicInteger leasesLost = new AtomicInteger();
+  private final AtomicInteger keepAliveFailures = new AtomicInteger();
 
   private RegisterRequest registerRequest(int service, int build, String host) {
     return RegisterRequest.newBuilder().setEndpoint(Endpoint.newBuilder().setHost(host).setPort(fleet.port())
@@ -360,19 +366,62 @@ public final class ScaleHarness {
     }
   }
 
-  /** Renews every lease once per third of the TTL, spread evenly over that time in 100 ms slices. */
+  /**
+   * Renews every lease once per third of the TTL, spread evenly over that time in 100 ms slices. A lease the
+   * control plane no longer knows (NOT_FOUND: it ran out before its renewal was served) is registered again, as
+   * a registration agent does, and counted in {@link #leasesLost}.
+   */
   private ScheduledExecutorService keepAlives(RegistrationGrpc.RegistrationStub async,
                                               AtomicReferenceArray<String> leases) {
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
     int slices = Math.max(1, ttl * 1000 / 3 / 100);
     AtomicInteger slice = new AtomicInteger();
-    StreamObserver<dev.protomatch.api.v1.KeepAliveResponse> ignore = new StreamObserver<>() {
+    timer.scheduleAtFixedRate(() -> {
+      int s = slice.getAndIncrement() % slices;
+      for (int e = s; e < leases.length(); e += slices) {
+        String lease = leases.get(e);
+        if (lease != null) {
+          async.keepAlive(KeepAliveRequest.newBuilder().setLeaseId(lease).build(), renewal(async, leases, e, lease,
+              timer));
+        }
+      }
+    }, 100, 100, TimeUnit.MILLISECONDS);
+    return timer;
+  }
+
+  private StreamObserver<dev.protomatch.api.v1.KeepAliveResponse> renewal(RegistrationGrpc.RegistrationStub async,
+      AtomicReferenceArray<String> leases, int endpoint, String lease, ScheduledExecutorService timer) {
+    return new StreamObserver<>() {
       @Override
       public void onNext(dev.protomatch.api.v1.KeepAliveResponse value) { }
 
       @Override
       public void onError(Throwable t) {
-        if (!timer.isShutdown()) {
+        if (timer.isShutdown()) {
+          return;
+        }
+        if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.NOT_FOUND
+            && leases.compareAndSet(endpoint, lease, null)) {
+          if (leasesLost.incrementAndGet() % 100 == 1) {
+            System.err.println("lease of endpoint " + endpoint + " ran out (" + leasesLost.get()
+                + " so far); registering it again");
+          }
+          async.register(registerRequest(fleet.serviceOf(endpoint), fleet.buildOf(endpoint), Fleet.host(endpoint)),
+              new StreamObserver<>() {
+                @Override
+                public void onNext(RegisterResponse response) {
+                  leases.set(endpoint, response.getLeaseId());
+                }
+
+                @Override
+                public void onError(Throwable e) {
+                  System.err.println("registering endpoint " + endpoint + " again failed: " + e);
+                }
+
+                @Override
+                public void onCompleted() { }
+              });
+        } else if (keepAliveFailures.incrementAndGet() <= 3) {
           System.err.println("keep-alive failed: " + t);
         }
       }
@@ -380,16 +429,6 @@ public final class ScaleHarness {
       @Override
       public void onCompleted() { }
     };
-    timer.scheduleAtFixedRate(() -> {
-      int s = slice.getAndIncrement() % slices;
-      for (int e = s; e < leases.length(); e += slices) {
-        if (leases.get(e) == null) {
-          continue;
-        }
-        async.keepAlive(KeepAliveRequest.newBuilder().setLeaseId(leases.get(e)).build(), ignore);
-      }
-    }, 100, 100, TimeUnit.MILLISECONDS);
-    return timer;
   }
 
   private static void awaitHealthy(int admin) throws Exception {
