@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * {@link NackedVersionGuard}, so a stream is never sent again a version it rejected, and through an
  * {@link UnchangedAssignmentFilter}, so a state-of-the-world EDS response carries only the assignments the stream
  * does not hold already, and a stream that holds them all is not answered (the tracker counts it at the new
- * version). Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
+ * version); a delta stream is served the listeners and clusters it subscribed to ({@link DeltaSubscriptions}). Each resource object is packed once for all streams ({@link IdentityCachedSerializer}).
  * At most {@link #MAX_STREAMS} streams are served at once ({@link StreamLimit}), at most
  * {@link #MAX_STREAMS_PER_CONNECTION} per connection, on at most {@link #MAX_CONNECTIONS} connections
  * ({@link ConnectionLimit}).
@@ -47,8 +47,9 @@ public final class XdsServer implements AutoCloseable {
                                 XdsClientTracker tracker) throws IOException {
     ConnectionLimit connections = new ConnectionLimit(MAX_CONNECTIONS);
     NackedVersionGuard guard = new NackedVersionGuard(cache);
-    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(guard, tracker::holdsUnchanged);
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(filter, guard, tracker), filter,
+    DeltaSubscriptions subscriptions = new DeltaSubscriptions(guard);
+    UnchangedAssignmentFilter filter = new UnchangedAssignmentFilter(subscriptions, tracker::holdsUnchanged);
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(filter, subscriptions, guard, tracker), filter,
         new DefaultExecutorGroup(), new IdentityCachedSerializer());
     Server server = NettyServerBuilder.forAddress(address, credentials)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
