@@ -15,6 +15,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -117,9 +118,10 @@ public final class RegistrationAgent implements AutoCloseable {
       if (!retryable(e.getStatus().getCode())) {
         throw e;
       }
-      log.warn("registration with {} failed, will retry: {}", target, e.getStatus());
       leaseId = null;
       ttl = FIRST_RETRY_TTL;
+      log.warn("registration with {} failed: {}; will retry in {}", target, oneLine(e.getStatus()),
+          inWords(renewalDelayMillis()));
     }
     scheduleRenewal();
   }
@@ -173,29 +175,58 @@ public final class RegistrationAgent implements AutoCloseable {
     ttl = Duration.ofMillis(Durations.toMillis(response.getTtl()));
   }
 
+  /**
+   * A status as one line: code, description and the message of its cause, e.g. {@code UNAVAILABLE: io exception
+   * (Connection refused: /127.0.0.1:1)}. gRPC's own {@code Status.toString()} carries the cause's stack trace.
+   */
+  static String oneLine(Status status) {
+    StringBuilder line = new StringBuilder(status.getCode().name());
+    if (status.getDescription() != null) {
+      line.append(": ").append(status.getDescription());
+    }
+    if (status.getCause() != null) {
+      String cause = status.getCause().getMessage() == null ? status.getCause().getClass().getSimpleName()
+          : status.getCause().getMessage().replaceFirst("^\\w+\\(\\.\\.\\) failed: ", "");
+      line.append(" (").append(cause).append(')');
+    }
+    return line.toString().replaceAll("\\s*[\\r\\n]+\\s*", " ");
+  }
+
+  /** {@code 1 s}, {@code 3.3 s}, {@code 100 ms}. */
+  private static String inWords(long millis) {
+    return millis < 1000 ? millis + " ms"
+        : millis % 1000 == 0 ? millis / 1000 + " s" : String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+  }
+
+  private long renewalDelayMillis() {
+    return Math.max(100, ttl.toMillis() / 3);
+  }
+
   private void scheduleRenewal() {
-    long delay = Math.max(100, ttl.toMillis() / 3);
-    scheduler.schedule(this::renew, delay, TimeUnit.MILLISECONDS);
+    scheduler.schedule(this::renew, renewalDelayMillis(), TimeUnit.MILLISECONDS);
   }
 
   private void renew() {
+    boolean registering = leaseId == null;
     try {
-      if (leaseId == null) {
+      if (registering) {
         register();
       } else {
         stub.withDeadlineAfter(5, TimeUnit.SECONDS).keepAlive(KeepAliveRequest.newBuilder().setLeaseId(leaseId).build());
       }
     } catch (StatusRuntimeException e) {
-      if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+      if (!registering && e.getStatus().getCode() == Status.Code.NOT_FOUND) {
         log.info("lease unknown to the control plane (restarted?); registering again");
         leaseId = null;
         try {
           register();
         } catch (StatusRuntimeException again) {
-          log.warn("registration failed: {}", again.getStatus());
+          log.warn("registration with {} failed: {}; will retry in {}", target, oneLine(again.getStatus()),
+              inWords(renewalDelayMillis()));
         }
       } else {
-        log.warn("keep-alive failed, will retry: {}", e.getStatus());
+        log.warn("{} with {} failed: {}; will retry in {}", registering ? "registration" : "keep-alive", target,
+            oneLine(e.getStatus()), inWords(renewalDelayMillis()));
       }
     } finally {
       if (!scheduler.isShutdown()) {
@@ -212,7 +243,7 @@ public final class RegistrationAgent implements AutoCloseable {
       try {
         stub.withDeadlineAfter(2, TimeUnit.SECONDS).deregister(DeregisterRequest.newBuilder().setLeaseId(lease).build());
       } catch (StatusRuntimeException e) {
-        log.warn("deregistration failed (the lease will expire instead): {}", e.getStatus());
+        log.warn("deregistration with {} failed: {}; the lease will expire instead", target, oneLine(e.getStatus()));
       }
     }
     channel.shutdownNow();

@@ -1,20 +1,16 @@
 package dev.protomatch.cli;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.protomatch.admin.AdminJson;
 import dev.protomatch.admin.AdminViews;
-import java.io.IOException;
+import dev.protomatch.util.ClientText;
 import java.io.PrintWriter;
-import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -22,14 +18,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code protomatch status}: which endpoints take each service's calls and why not, and whether every xDS
- * client has what it was sent, as terminal tables (the admin API's /v1/services and /v1/clients).
+ * {@code protomatch status}: what the admin port's status page ({@code GET /}, admin/StatusPage) shows, as
+ * terminal text, from the same JSON views (/v1/services, /v1/clients, /v1/policies, /v1/endpoints,
+ * /v1/replicas): the policy in force (source, version, when loaded, digest) and a refused reload with its
+ * errors; when the decision was made and how many xDS clients are connected; node groups whose newest
+ * snapshot the pre-flight check refused; the replicas (etcd trouble, peers running another policy); per
+ * service what it expects, its outcome and the methods failing closed; a table of every endpoint claiming a
+ * service with its build, the build's methods, its locality and labels, included or excluded and why (an
+ * included build serving only some methods says which calls it still takes); and whether every xDS client
+ * has what it was sent. Exits 2 with one line when the admin port cannot be read.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = "Shows services with their endpoints (included/excluded and why) and connected xDS clients.")
+    description = {"Shows what the admin status page shows, as text.",
+        "The policy in force and a refused reload, services with their endpoints",
+        "(included/excluded and why, build, methods, labels), replicas, xDS clients."})
 final class StatusCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = AdminJson.mapper().copy()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  private static final int DIGEST_DIGITS = 12;
 
   @Spec
   CommandSpec spec;
@@ -42,30 +46,20 @@ final class StatusCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     AdminViews.Services services = fetch("/v1/services", AdminViews.Services.class);
     AdminViews.Clients clients = fetch("/v1/clients", AdminViews.Clients.class);
+    AdminViews.Policies policy = fetch("/v1/policies", AdminViews.Policies.class);
+    AdminViews.Endpoints endpoints = fetch("/v1/endpoints", AdminViews.Endpoints.class);
+    AdminViews.Replicas replicas = fetch("/v1/replicas", AdminViews.Replicas.class);
     PrintWriter out = spec.commandLine().getOut();
 
-    List<List<String>> rows = new ArrayList<>();
-    rows.add(List.of("SERVICE", "CLUSTER", "ENDPOINT", "STATE", "BUILD (api)", "REASON"));
-    for (AdminViews.Service service : services.services()) {
-      if (service.included().isEmpty() && service.excluded().isEmpty()) {
-        rows.add(List.of(service.service(), service.cluster(), "-", "-", "-", "no endpoint claims this service"));
-      }
-      for (AdminViews.Included endpoint : service.included()) {
-        rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "included", abbreviate(endpoint.api()), ""));
-      }
-      for (AdminViews.Excluded endpoint : service.excluded()) {
-        rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "excluded", abbreviate(endpoint.api()),
-            endpoint.reason()));
-      }
-    }
-    print(out, rows);
-    for (AdminViews.Service service : services.services()) {
-      if ("every_method".equals(service.failsClosed())) {
-        out.println(service.service() + ": every call fails closed (UNAVAILABLE): no method has an endpoint");
-      } else if ("some_methods".equals(service.failsClosed())) {
-        out.println(service.service() + ": calls to " + String.join(", ", service.methodsFailingClosed())
-            + " fail closed (UNAVAILABLE): no live build the policy admits serves them; its other methods are routed");
-      }
+    header(out, services, policy, clients);
+    notices(out, policy, clients);
+    replicas(out, replicas);
+    out.println();
+
+    if (services.services().isEmpty()) {
+      out.println("The policy names no services.");
+    } else {
+      services(out, services, endpoints);
     }
     out.println();
 
@@ -86,6 +80,176 @@ final class StatusCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** The page's header: policy source and version, when the decision was made, how many clients. */
+  private static void header(PrintWriter out, AdminViews.Services services, AdminViews.Policies policy,
+                             AdminViews.Clients clients) {
+    out.println("policy " + policy.source() + " version " + policy.version() + " (loaded " + policy.loadedAt()
+        + ", " + digest(policy.sha256()) + ")");
+    out.println("decided " + services.decidedAt() + " (registry version " + services.registryVersion() + "); "
+        + clients.clients().size() + " xDS client" + (clients.clients().size() == 1 ? "" : "s") + " connected");
+  }
+
+  /** A refused policy reload and refused snapshots, worded as on the page. */
+  private static void notices(PrintWriter out, AdminViews.Policies policy, AdminViews.Clients clients) {
+    if (policy.lastReload() != null && !policy.lastReload().accepted()) {
+      out.println("REFUSED: last policy reload (" + policy.lastReload().at() + ") was rejected; version "
+          + policy.version() + " stays in force: " + ClientText.escape(String.join("; ", policy.lastReload().errors())));
+    }
+    if (clients.rejectedSnapshots() != null) {
+      for (AdminViews.RejectedSnapshot rejected : clients.rejectedSnapshots()) {
+        out.println("REFUSED: the newest " + rejected.nodeGroup() + " snapshot (" + rejected.at()
+            + ") was refused by the pre-flight check; "
+            + (rejected.versionsInForce() == null || rejected.versionsInForce().isEmpty()
+                ? "nothing is published for these clients yet" : "the last good one stays in force")
+            + ": " + String.join("; ", rejected.problems()));
+      }
+    }
+  }
+
+  /** The Replicas section: etcd trouble, peers with another policy, this replica and its peers. */
+  private static void replicas(PrintWriter out, AdminViews.Replicas replicas) {
+    AdminViews.Replica me = replicas.replica();
+    if (Boolean.FALSE.equals(me.connected())) {
+      out.println("WARNING: etcd is unreachable; this replica serves its last decision and refuses registrations"
+          + " (retryable): " + ClientText.escape(String.valueOf(me.lastError())));
+    }
+    for (AdminViews.Peer peer : replicas.peers()) {
+      if (!peer.samePolicy()) {
+        out.println("WARNING: replica " + peer.id() + " runs another policy (" + digest(peer.policySha256())
+            + ", version " + peer.policyVersion() + ") than this replica (" + digest(me.policySha256())
+            + "): the replicas may route differently");
+      }
+    }
+    out.println("replica " + me.id() + " (registry " + me.registry()
+        + (me.appliedRevision() == null ? "" : ", applied etcd revision " + me.appliedRevision())
+        + (me.probeLeader() == null ? "" : ", probing: " + me.probeLeader()) + ")");
+    if (!replicas.peers().isEmpty()) {
+      List<List<String>> rows = new ArrayList<>();
+      rows.add(List.of("  REPLICA", "POLICY", "STARTED", "ADMIN"));
+      rows.add(List.of("  " + me.id() + " (this one)", digest(me.policySha256()) + " v" + me.policyVersion(),
+          me.startedAt(), ""));
+      for (AdminViews.Peer peer : replicas.peers()) {
+        rows.add(List.of("  " + peer.id(), digest(peer.policySha256()) + " v" + peer.policyVersion()
+            + (peer.samePolicy() ? "" : " (differs)"), peer.startedAt(),
+            peer.adminAddress() == null ? "" : peer.adminAddress()));
+      }
+      print(out, rows);
+    }
+  }
+
+  /** The endpoint table, then per service its expectation and outcome and the methods failing closed. */
+  private static void services(PrintWriter out, AdminViews.Services services, AdminViews.Endpoints endpoints) {
+    Map<String, AdminViews.Endpoint> byAddress = new HashMap<>();
+    endpoints.endpoints().forEach(endpoint -> byAddress.put(endpoint.address(), endpoint));
+    List<List<String>> rows = new ArrayList<>();
+    rows.add(List.of("SERVICE", "CLUSTER", "ENDPOINT", "STATE", "BUILD (api) [methods]", "LABELS", "REASON"));
+    for (AdminViews.Service service : services.services()) {
+      if (service.included().isEmpty() && service.excluded().isEmpty()) {
+        rows.add(List.of(service.service(), service.cluster(), "-", "-", "-", "-", "no endpoint claims this service"));
+      }
+      for (AdminViews.Included endpoint : service.included()) {
+        AdminViews.Endpoint known = byAddress.get(endpoint.address());
+        List<String> routed = routedMethods(service, endpoint.address());
+        rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "included",
+            build(endpoint.api(), known, service.service()), labels(known),
+            service.methods() != null && routed.size() < service.methods().size()
+                ? "takes calls to " + String.join(", ", routed) + " only" : ""));
+      }
+      for (AdminViews.Excluded endpoint : service.excluded()) {
+        AdminViews.Endpoint known = byAddress.get(endpoint.address());
+        rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "excluded",
+            build(endpoint.api(), known, service.service()), labels(known), endpoint.reason()));
+      }
+    }
+    print(out, rows);
+    for (AdminViews.Service service : services.services()) {
+      out.println(service.service() + ": " + outcomeText(service) + "; expects " + expectation(service.expected())
+          + (service.expectedSurface() == null ? "" : "; following build " + abbreviate(service.expectedSurface().api())
+              + (service.expectedSurface().methods() == null ? ""
+                  : " (" + String.join(", ", service.expectedSurface().methods()) + ")"))
+          + "; " + service.included().size() + " included, " + service.excluded().size() + " excluded");
+      if ("every_method".equals(service.failsClosed())) {
+        out.println(service.service() + ": every call fails closed (UNAVAILABLE): no method has an endpoint");
+      } else if ("some_methods".equals(service.failsClosed())) {
+        out.println(service.service() + ": calls to " + String.join(", ", service.methodsFailingClosed())
+            + " fail closed (UNAVAILABLE): no live build the policy admits serves them; its other methods are routed");
+      }
+    }
+  }
+
+  /** The build's api hash and, when known, its methods for the service (probed, else advertised). */
+  private static String build(String api, AdminViews.Endpoint known, String service) {
+    List<String> methods = known == null ? null : known.services().stream()
+        .filter(build -> service.equals(build.service())).map(AdminViews.ServiceBuild::methods)
+        .filter(m -> m != null).findFirst().orElse(null);
+    return abbreviate(api) + (methods == null ? "" : " [" + String.join(", ", methods) + "]");
+  }
+
+  /**
+   * Locality, then {@code key=value} per label, as registrants chose them (control characters escaped, so no
+   * terminal escapes); {@code -} when there is none.
+   */
+  private static String labels(AdminViews.Endpoint known) {
+    List<String> labels = new ArrayList<>();
+    if (known != null) {
+      if (known.locality() != null) {
+        labels.add(ClientText.escape(known.locality()));
+      }
+      if (known.labels() != null) {
+        new TreeMap<>(known.labels()).forEach((key, value) ->
+            labels.add(ClientText.escape(key) + "=" + ClientText.escape(value)));
+      }
+    }
+    return labels.isEmpty() ? "-" : String.join(" ", labels);
+  }
+
+  /** The methods whose route includes the endpoint. */
+  private static List<String> routedMethods(AdminViews.Service service, String address) {
+    Set<String> routed = new TreeSet<>();
+    if (service.methods() != null) {
+      service.methods().forEach((method, addresses) -> {
+        if (addresses.contains(address)) {
+          routed.add(method);
+        }
+      });
+    }
+    return List.copyOf(routed);
+  }
+
+  private static String expectation(AdminViews.Expectation expected) {
+    if (expected == null) {
+      return "?";
+    }
+    return switch (expected.kind()) {
+      case "methods" -> "methods [" + String.join(", ", expected.methods()) + "]";
+      case "newest" -> "the newest build";
+      default -> expected.kind() + " " + abbreviate(expected.hash());
+    };
+  }
+
+  /**
+   * As the page words it, except that "fail closed" is said only when every method fails closed: when no build
+   * has every required method but each method has one, calls are routed (the page then says "fail closed").
+   */
+  private static String outcomeText(AdminViews.Service service) {
+    String outcome = service.outcome();
+    if (outcome.equals("none_qualified_fail_closed") && !"every_method".equals(service.failsClosed())) {
+      return "none has every required method: each method goes to the builds serving it";
+    }
+    return switch (outcome) {
+      case "qualified" -> "qualified";
+      case "none_qualified_fail_closed" -> "none qualified: fail closed (UNAVAILABLE)";
+      case "none_qualified_fail_open" -> "none qualified: fail open (unfiltered)";
+      default -> outcome.toLowerCase(Locale.ROOT).replace('_', ' ');
+    };
+  }
+
+  /** {@code sha256 } and the first hex digits of a policy digest. */
+  private static String digest(String sha256) {
+    return sha256 == null ? "sha256 ?" : "sha256 " + (sha256.length() > DIGEST_DIGITS
+        ? sha256.substring(0, DIGEST_DIGITS) + ".." : sha256);
   }
 
   /** SYNCED when the client acknowledged what it was sent, NACKED when it rejected it, else STALE. */
@@ -121,58 +285,7 @@ final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  /** The admin address given as a URL or as HOST:PORT (http assumed), with {@code path} appended. */
-  private URI adminUri(String path) {
-    String base = admin.replaceAll("/+$", "");
-    if (!base.contains("://")) {
-      base = "http://" + base;
-    }
-    try {
-      URI uri = URI.create(base + path);
-      if (uri.getHost() == null || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
-        throw new IllegalArgumentException("no host");
-      }
-      return uri;
-    } catch (IllegalArgumentException e) {
-      throw new UserInputException("--admin: expected http://HOST:PORT or HOST:PORT, got '" + admin + "'");
-    }
-  }
-
-  private <T> T fetch(String path, Class<T> type) throws IOException, InterruptedException {
-    URI uri = adminUri(path);
-    HttpResponse<String> response;
-    try {
-      response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
-          .send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (ConnectException e) {
-      throw new UserInputException("cannot reach protomatch's admin port at " + admin
-          + " (connection refused; is protomatch serve running? use --admin URL)");
-    } catch (IOException e) {
-      throw new UserInputException("cannot reach protomatch's admin port at " + admin + ": " + e.getMessage());
-    }
-    if (response.statusCode() != 200) {
-      throw new UserInputException(uri + " answered " + response.statusCode() + ": " + errorOf(response.body()));
-    }
-    try {
-      return JSON.readValue(response.body(), type);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new UserInputException(uri + " did not answer with protomatch's JSON (is " + admin
-          + " protomatch's admin port? use --admin URL)");
-    }
-  }
-
-  /** The admin API's JSON error message, else the body's first line (another server's page, say). */
-  private static String errorOf(String body) {
-    try {
-      AdminViews.Error error = JSON.readValue(body, AdminViews.Error.class);
-      if (error.error() != null) {
-        return error.error();
-      }
-    } catch (IOException e) {
-      // not protomatch's JSON: show the start of whatever it is
-    }
-    String first = body.strip().lines().findFirst().orElse("(empty body)");
-    return (first.length() > 100 ? first.substring(0, 100) + "..." : first)
-        + " (not protomatch's admin port? use --admin URL)";
+  private <T> T fetch(String path, Class<T> type) throws InterruptedException {
+    return new AdminClient(admin, "--admin").fetch(path, type);
   }
 }

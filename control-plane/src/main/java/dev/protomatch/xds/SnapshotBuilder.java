@@ -186,8 +186,14 @@ public final class SnapshotBuilder {
     Map<String, ServiceResources> last = lastBuilt.get(kind);
     for (ServiceDecision service : decision.services().values()) {
       ServiceResources previous = last.get(service.service());
-      ServiceResources resources = reuse && previous != null && previous.decision().equals(service) ? previous
-          : service(service, kind);
+      ServiceResources resources;
+      if (!reuse || previous == null) {
+        resources = service(service, kind);
+      } else if (previous.decision().equals(service)) {
+        resources = previous;
+      } else {
+        resources = withEqualObjectsOf(previous, service(service, kind));
+      }
       built.put(service.service(), resources);
       clusters.putAll(resources.clusters());
       endpoints.putAll(resources.endpoints());
@@ -248,6 +254,32 @@ public final class SnapshotBuilder {
                                   Map<String, ClusterLoadAssignment> endpoints, List<Route> methodRoutes,
                                   Optional<Route> prefixRoute, Optional<Listener> listener,
                                   Optional<RouteConfiguration> routeConfiguration) {}
+
+  /**
+   * {@code fresh}, with each resource (and Envoy route) equal to {@code previous}'s of the same name replaced by
+   * {@code previous}'s object: an endpoint joining a service changes one assignment, and its clusters, routes and
+   * listener stay the objects clients were sent (so Envoy's one route configuration is not rebuilt, validated and
+   * digested again for every endpoint change).
+   */
+  private static ServiceResources withEqualObjectsOf(ServiceResources previous, ServiceResources fresh) {
+    List<Route> routes = fresh.methodRoutes().equals(previous.methodRoutes()) ? previous.methodRoutes()
+        : fresh.methodRoutes();
+    return new ServiceResources(fresh.decision(), sameWhereEqual(previous.clusters(), fresh.clusters()),
+        sameWhereEqual(previous.endpoints(), fresh.endpoints()), routes,
+        fresh.prefixRoute().equals(previous.prefixRoute()) ? previous.prefixRoute() : fresh.prefixRoute(),
+        fresh.listener().equals(previous.listener()) ? previous.listener() : fresh.listener(),
+        fresh.routeConfiguration().equals(previous.routeConfiguration()) ? previous.routeConfiguration()
+            : fresh.routeConfiguration());
+  }
+
+  private static <T> Map<String, T> sameWhereEqual(Map<String, T> previous, Map<String, T> fresh) {
+    Map<String, T> result = new TreeMap<>();
+    fresh.forEach((name, resource) -> {
+      T before = previous.get(name);
+      result.put(name, resource.equals(before) ? before : resource);
+    });
+    return result;
+  }
 
   private ServiceResources service(ServiceDecision service, NodeKind kind) {
     Map<String, Cluster> clusters = new TreeMap<>();

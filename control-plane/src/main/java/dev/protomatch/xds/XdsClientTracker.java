@@ -46,6 +46,12 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
   /** When each recent version was published, by node group and type URL; older versions are forgotten. */
   private final Map<PublishedType, Map<String, Instant>> publishedAt = new ConcurrentHashMap<>();
   private static final int VERSIONS_REMEMBERED = 32;
+  /**
+   * Delta: the types whose names a stream holds are kept for ({@link #allHoldClusters} asks about clusters and
+   * their assignments only, and only those a stream subscribes to); a delta client is sent every listener and
+   * cluster, so keeping them all would cost a set of thousands of names per stream.
+   */
+  private static final java.util.Set<String> HELD_TYPES = java.util.Set.of(XdsType.CDS.typeUrl(), XdsType.EDS.typeUrl());
   private static final int NACKS_LOGGED_REMEMBERED = 4096;
   private static final Runnable NOTHING = () -> { };
   /** The (node, type, version) NACKs already logged, oldest forgotten first. Guarded by itself. */
@@ -161,7 +167,10 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
         }
       }
       // A reconnecting client holds what it names here (a name always stands for the same builds).
-      held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>()).addAll(request.getInitialResourceVersionsMap().keySet());
+      if (HELD_TYPES.contains(typeUrl)) {
+        held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>())
+            .addAll(request.getInitialResourceVersionsMap().keySet());
+      }
     }
 
     String versionSentWith(String nonce) {
@@ -438,11 +447,19 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
 
   /** Records an ACK (stream lock held); returns its announcement, to be run after the lock is released. */
   private Runnable ack(Stream stream, String typeUrl, String version, String nonce, Instant at) {
-    Sent response = stream.sentByNonce.get(nonce);
+    // An answered response is not referred to again (a NACK answers the latest one): dropped, so a stream
+    // does not keep the names of its last 64 responses (an Envoy's first CDS and EDS responses name thousands).
+    Sent response = stream.sentByNonce.remove(nonce);
     if (stream.protocol.equals("delta")) {
-      if (response != null) {
+      if (response != null && HELD_TYPES.contains(typeUrl)) {
         java.util.Set<String> held = stream.held.computeIfAbsent(typeUrl, t -> new java.util.HashSet<>());
-        held.addAll(response.names());
+        // Only what the client subscribes to (allHoldClusters asks about nothing else): java-control-plane
+        // 1.0.49 sends a delta client every cluster, though a gRPC client names the few its routes lead to.
+        for (String name : response.names()) {
+          if (stream.subscribes(typeUrl, name)) {
+            held.add(name);
+          }
+        }
         response.removed().forEach(held::remove);
       }
     } else if (response != null && response.version().equals(version)) {
@@ -456,8 +473,7 @@ public final class XdsClientTracker implements DiscoveryServerCallbacks, ClientA
     }
     NodeKind kind = NodeKind.of(stream.node);
     Optional<Instant> since = publishedAt(kind, typeUrl, version)
-        .or(() -> Optional.ofNullable(stream.sentByNonce.get(nonce))
-            .filter(sent -> sent.version().equals(version)).map(Sent::at));
+        .or(() -> Optional.ofNullable(response).filter(sent -> sent.version().equals(version)).map(Sent::at));
     Instant requested = stream.firstRequested.get(typeUrl);
     Optional<Duration> latency = since
         .map(published -> requested != null && requested.isAfter(published) ? requested : published)

@@ -19,8 +19,8 @@ class DemoClientCommandTest {
     CliRun run = CliRun.of("demo-client", "--target", "xds:///x", "--calls", "2");
 
     assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
-    assertThat(run.err()).isEqualTo("protomatch demo-client: --target xds:///x needs a gRPC xDS bootstrap: set"
-        + " GRPC_XDS_BOOTSTRAP to its path (e.g. envoy-config/proxyless-bootstrap.json)" + System.lineSeparator());
+    assertThat(run.err()).isEqualTo("protomatch demo-client: --target xds:///x needs a gRPC xDS bootstrap: give"
+        + " --xds-server HOST:PORT, or set GRPC_XDS_BOOTSTRAP to its path (e.g. envoy-config/proxyless-bootstrap.json)" + System.lineSeparator());
   }
 
   @Test
@@ -41,7 +41,17 @@ class DemoClientCommandTest {
     CliRun run = CliRun.of("demo-client", "--help");
 
     assertThat(run.exit()).isZero();
-    assertThat(run.out()).contains("GRPC_XDS_BOOTSTRAP");
+    assertThat(run.out()).contains("GRPC_XDS_BOOTSTRAP", "--xds-server HOST:PORT");
+  }
+
+  @Test
+  void aNodeIdWithoutXdsServerIsOneLine() {
+    CliRun run = CliRun.of("demo-client", "--target", "xds:///x", "--node-id", "n");
+
+    assertThat(run.exit()).isEqualTo(Main.EXIT_USER_ERROR);
+    assertThat(run.err()).isEqualTo("protomatch demo-client: --node-id names the node of the bootstrap --xds-server"
+        + " writes; give --xds-server HOST:PORT too (or set the node id in the GRPC_XDS_BOOTSTRAP file)"
+        + System.lineSeparator());
   }
 
   @Test

@@ -2,11 +2,7 @@ package dev.protomatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code status} names the methods whose calls fail closed, as /v1/services reports them. */
@@ -21,27 +17,12 @@ class StatusCommandFailingClosedTest {
         "methods": {"SayHello": ["127.0.0.1:50051"], "SayHelloAgian": []},
         "fails_closed": "some_methods", "methods_failing_closed": ["SayHelloAgian"]}]}
       """.formatted("a".repeat(64));
-  private HttpServer admin;
-
-  @AfterEach
-  void stop() {
-    admin.stop(0);
-  }
-
   @Test
-  void aMethodFailingClosedIsNamedAndTheServiceIsNotShownAsDown() throws Exception {
-    admin = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    Map.of("/v1/services", SERVICES, "/v1/clients", "{\"clients\": [], \"rejected_snapshots\": []}").forEach(
-        (path, body) -> admin.createContext(path, exchange -> {
-          byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-          exchange.getResponseHeaders().add("Content-Type", "application/json");
-          exchange.sendResponseHeaders(200, bytes.length);
-          exchange.getResponseBody().write(bytes);
-          exchange.close();
-        }));
-    admin.start();
-
-    CliRun run = CliRun.of("status", "--admin", "http://127.0.0.1:" + admin.getAddress().getPort());
+  void aMethodFailingClosedIsNamedAndTheServiceIsNotShownAsDown() {
+    CliRun run;
+    try (FakeAdminPort admin = FakeAdminPort.serving(Map.of("/v1/services", SERVICES))) {
+      run = CliRun.of("status", "--admin", admin.url());
+    }
 
     assertThat(run.exit()).isZero();
     assertThat(run.out().lines()).contains("demo.Greeter: calls to SayHelloAgian fail closed (UNAVAILABLE): no live"

@@ -1,6 +1,7 @@
 package dev.protomatch.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -56,12 +57,44 @@ class ValidateCommandTest {
   }
 
   @Test
-  void emptyFileIsOk() throws IOException {
+  void emptyFileIsOkWithTheDefaultTokenVariableWarnedAboutWhenUnset() throws IOException {
+    assumeTrue(System.getenv("PROTOMATCH_REGISTRATION_TOKEN") == null, "PROTOMATCH_REGISTRATION_TOKEN is set here");
     Path file = write("policies.yaml", "");
 
     CliRun run = CliRun.of("validate", file.toString());
 
+    assertThat(run).isEqualTo(new CliRun(0, file + ":1:1: warning: settings.auth.token-env: environment variable"
+        + " 'PROTOMATCH_REGISTRATION_TOKEN' is not set on this machine (the default: the file sets no settings.auth);"
+        + " serve starts but refuses every registration where this holds\n" + file + ": ok (0 services)\n", ""));
+  }
+
+  @Test
+  void emptyFileIsOkWithoutWarningsWhenReferenceChecksAreSkipped() throws IOException {
+    Path file = write("policies.yaml", "");
+
+    CliRun run = CliRun.of("validate", "--skip-reference-checks", file.toString());
+
     assertThat(run).isEqualTo(new CliRun(0, file + ": ok (0 services)\n", ""));
+  }
+
+  @Test
+  void aMethodNamedTwiceInOneListIsAnErrorInEitherList() throws IOException {
+    Path file = write("policies.yaml", """
+        settings:
+          auth:
+            insecure: true
+        services:
+          - service: shop.Checkout
+            cluster: checkout
+            expect: {methods: [Charge, Refund, Charge]}
+            retries: {without-retries: [Refund, Refund]}
+        """);
+
+    CliRun run = CliRun.of("validate", file.toString());
+
+    assertThat(run).isEqualTo(new CliRun(2, "",
+        file + ":7:40: services[0].expect.methods[2]: duplicate method 'Charge' (first listed at 7:24)\n"
+            + file + ":8:41: services[0].retries.without-retries[1]: duplicate method 'Refund' (first listed at 8:33)\n"));
   }
 
   @Test

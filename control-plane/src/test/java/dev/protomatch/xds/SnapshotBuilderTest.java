@@ -198,6 +198,29 @@ class SnapshotBuilderTest {
     }
   }
 
+  @Test
+  void anEndpointChangeInAServiceKeepsItsClusterRouteAndListenerObjectsAndEnvoysRouteConfiguration() {
+    SnapshotBuilder reusing = new SnapshotBuilder("127.0.0.1", 15001);
+    SnapshotBuilder anew = SnapshotBuilder.withoutReuse("127.0.0.1", 15001);
+    for (NodeKind kind : NodeKind.values()) {
+      XdsResources before = reusing.build(twoServices(50051, 50061), kind);
+
+      XdsResources after = reusing.build(twoServices(50051, 50062), kind);
+
+      assertThat(after).isEqualTo(anew.build(twoServices(50051, 50062), kind));
+      assertThat(buildSetAssignment(after, "demo-other")).isNotEqualTo(buildSetAssignment(before, "demo-other"));
+      for (int i = 0; i < before.clusters().size(); i++) {
+        assertThat(after.clusters().get(i)).isSameAs(before.clusters().get(i));
+      }
+      for (int i = 0; i < before.routes().size(); i++) {
+        assertThat(after.routes().get(i)).isSameAs(before.routes().get(i));
+      }
+      for (int i = 0; i < before.listeners().size(); i++) {
+        assertThat(after.listeners().get(i)).isSameAs(before.listeners().get(i));
+      }
+    }
+  }
+
   /** demo.Greeter at {@code greeterPort} and demo.Other at {@code otherPort}, one build each. */
   private static RoutingDecision twoServices(int greeterPort, int otherPort) {
     TreeMap<String, ServiceDecision> services = new TreeMap<>();
