@@ -2,6 +2,7 @@ package dev.protomatch.admin;
 
 import dev.protomatch.registry.EtcdEndpointRegistry;
 import dev.protomatch.decision.ExcludedEndpoint;
+import dev.protomatch.decision.ExclusionReason;
 import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
@@ -15,6 +16,7 @@ import dev.protomatch.policy.HostPort;
 import dev.protomatch.policy.ReloadOutcome;
 import dev.protomatch.policy.ServicePolicy;
 import dev.protomatch.registry.Advertisement;
+import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointState;
 import dev.protomatch.registry.Locality;
 import dev.protomatch.registry.ProbeState;
@@ -28,7 +30,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** Turns protomatch's state into admin documents; pure, so each view is tested from plain values. */
 public final class AdminViewBuilder {
@@ -41,14 +45,26 @@ public final class AdminViewBuilder {
 
   private AdminViewBuilder() {}
 
+  /**
+   * Each service as routed: {@code included} every endpoint taking some of its calls (under fail-open with why it
+   * did not qualify), {@code excluded} only the endpoints taking none, and {@code methods} per method the endpoints
+   * its calls go to. Under fail-open that is every method the policy requires or a live build is known to serve
+   * (probed, else advertised; {@code state}), each with every endpoint of the fallback.
+   */
   public static AdminViews.Services services(RoutingDecision decision, RegistryState state) {
     List<AdminViews.Service> services = new ArrayList<>();
     for (ServiceDecision service : decision.services().values()) {
       Map<String, List<String>> methods = new TreeMap<>();
       service.methodEndpoints().forEach((method, endpoints) ->
           methods.put(method, endpoints.stream().map(e -> e.address().toString()).toList()));
+      if (!service.fallback().isEmpty()) {
+        // Calls to a method without a route of its own go to the fallback (fail-open).
+        List<String> fallback = service.fallback().stream().map(e -> e.address().toString()).sorted().toList();
+        knownMethods(service, state).forEach(method -> methods.putIfAbsent(method, fallback));
+      }
+      Map<EndpointAddress, ExclusionReason> unqualified = FailOpenEndpoints.unqualified(service);
       List<AdminViews.Excluded> excluded = new ArrayList<>();
-      for (ExcludedEndpoint endpoint : service.excluded()) {
+      for (ExcludedEndpoint endpoint : FailOpenEndpoints.takingNoCalls(service)) {
         excluded.add(new AdminViews.Excluded(endpoint.address().toString(), endpoint.reason().code(),
             endpoint.reason().describe(), knownApi(state.endpoints().get(endpoint.address()), service.service())));
       }
@@ -56,12 +72,34 @@ public final class AdminViewBuilder {
           expectation(service.policy().expect()),
           service.expected().map(AdminViewBuilder::surface).orElse(null),
           service.outcome().name().toLowerCase(Locale.ROOT),
-          service.included().stream().map(AdminViewBuilder::included).toList(), excluded, methods,
+          service.included().stream().map(e -> included(e, unqualified.get(e.address()))).toList(), excluded,
+          methods,
           service.failsClosedForEveryMethod() ? "every_method"
               : service.methodsFailingClosed().isEmpty() ? "none" : "some_methods",
           List.copyOf(service.methodsFailingClosed())));
     }
     return new AdminViews.Services(decision.decidedAt().toString(), decision.registryVersion(), services);
+  }
+
+  /**
+   * The methods of {@code service} known to the policy (required methods) or to the builds of its fallback
+   * endpoints (their method surface, probed, else advertised with a descriptor set).
+   */
+  private static SortedSet<String> knownMethods(ServiceDecision service, RegistryState state) {
+    SortedSet<String> out = new TreeSet<>();
+    if (service.policy().expect() instanceof Expectation.RequiredMethods required) {
+      out.addAll(required.methods());
+    }
+    for (RoutableEndpoint endpoint : service.fallback()) {
+      EndpointState known = state.endpoints().get(endpoint.address());
+      if (known != null) {
+        Advertisement advertised = known.advertised().get(service.service());
+        probed(known, service.service())
+            .or(() -> advertised == null ? Optional.<ServiceFingerprint>empty() : advertised.fingerprint())
+            .ifPresent(surface -> out.addAll(surface.methods().keySet()));
+      }
+    }
+    return out;
   }
 
   public static AdminViews.Endpoints endpoints(RegistryState state, Instant now) {
@@ -187,9 +225,11 @@ public final class AdminViewBuilder {
         List.copyOf(fingerprint.methods().keySet()));
   }
 
-  private static AdminViews.Included included(RoutableEndpoint endpoint) {
+  /** {@code unqualified}: why it did not qualify, when it takes calls only because the policy fails open. */
+  private static AdminViews.Included included(RoutableEndpoint endpoint, ExclusionReason unqualified) {
     return new AdminViews.Included(endpoint.address().toString(), endpoint.api().map(DescriptorHash::value).orElse(null),
-        locality(endpoint.locality()), endpoint.weight());
+        locality(endpoint.locality()), endpoint.weight(),
+        unqualified == null ? null : new AdminViews.Unqualified(unqualified.code(), unqualified.describe()));
   }
 
   private static AdminViews.Probe probe(ProbeState probe) {

@@ -24,7 +24,15 @@ public final class AdminViews {
   /** The build the route follows, when one is known. */
   public record ExpectedSurface(String api, String schema, List<String> methods) {}
 
-  public record Included(String address, String api, String locality, int weight) {}
+  /**
+   * An endpoint taking some of the service's calls. {@code unqualified} is left out (null) unless the endpoint
+   * takes them only because the policy fails open ({@code none_qualified_fail_open}): then it says why the endpoint
+   * did not qualify.
+   */
+  public record Included(String address, String api, String locality, int weight, Unqualified unqualified) {}
+
+  /** Why an endpoint taking calls under fail-open did not qualify: the same code and text as {@link Excluded}'s. */
+  public record Unqualified(String reasonCode, String reason) {}
 
   public record Excluded(String address, String reasonCode, String reason, String api) {}
 

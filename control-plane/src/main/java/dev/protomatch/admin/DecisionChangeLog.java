@@ -35,18 +35,52 @@ import org.slf4j.LoggerFactory;
  *   <li>per service, entering and leaving fail-open.</li>
  * </ul>
  * Unchanged endpoints and unchanged sets are not repeated. A service seen for the first time is compared with
- * one where nothing fails closed. Called by the routing updater's thread; {@code accept} is synchronized, and the
- * state it keeps from one decision to the next is touched only there.
+ * one where nothing fails closed. A service whose {@link ServiceDecision} is the same object as last time (an
+ * incremental decision keeps an untouched service's), and for whose excluded endpoints the registry still gives
+ * the api the lines printed, is skipped without building a line: at fleet size most services are untouched by
+ * one change. Called by the routing updater's thread; {@code accept} is synchronized, and the state it keeps from
+ * one decision to the next is touched only there.
  */
 public final class DecisionChangeLog implements Consumer<RoutingDecision> {
   private static final Logger log = LoggerFactory.getLogger("dev.protomatch.decisions");
 
   private final Supplier<RegistryState> registry;
   private final Consumer<String> sink;
-  private Map<String, Map<EndpointAddress, String>> previous = Map.of();
-  private Map<String, ServiceDecision.Outcome> previousOutcomes = Map.of();
-  /** Per service, the last fail-closed line said ("" when nothing fails closed). Guarded by this. */
-  private Map<String, String> previousFailingClosed = Map.of();
+  /** Per service, what was logged for it last. Guarded by this (touched only in {@link #accept}). */
+  private Map<String, Logged> previous = Map.of();
+
+  /**
+   * What the log said of one service: the decision it described, per endpoint the line, the registry fact those
+   * lines printed beside the decision (per excluded endpoint, the api {@link AdminViewBuilder#knownApi} gave; may
+   * be null), whether that was read from the very state the decision was made from, and the fail-closed line (""
+   * when nothing fails closed).
+   */
+  private record Logged(ServiceDecision decision, Map<EndpointAddress, String> lines,
+                        Map<EndpointAddress, String> apis, boolean readDecidedState, String failingClosed) {
+    /**
+     * Whether logging {@code service} now would say the same again without being worked out: the same decision
+     * object (incremental decisions keep an untouched service's), and the same api for every excluded endpoint.
+     * An untouched service's claimants are unchanged in everything the decision reads, probe and advertisement
+     * included ({@link dev.protomatch.decision.RegistryChanges}), so when both reads were of the states the decisions
+     * were made from ({@code decidedState}), the apis are the same without looking. The registry is read when the
+     * log runs, though, which may be after a newer change: then each api is read again and compared.
+     */
+    boolean unchanged(ServiceDecision service, RegistryState state, boolean decidedState) {
+      if (decision != service) {
+        return false;
+      }
+      if (readDecidedState && decidedState) {
+        return true;
+      }
+      for (Map.Entry<EndpointAddress, String> read : apis.entrySet()) {
+        if (!Objects.equals(read.getValue(),
+            AdminViewBuilder.knownApi(state.endpoints().get(read.getKey()), service.service()))) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
 
   public DecisionChangeLog(Supplier<RegistryState> registry) {
     this(registry, log::info);
@@ -60,61 +94,70 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
 
   @Override
   public synchronized void accept(RoutingDecision decision) {
-    Map<String, Map<EndpointAddress, String>> next = new HashMap<>();
-    Map<String, ServiceDecision.Outcome> outcomes = new HashMap<>();
-    Map<String, String> failingClosed = new HashMap<>();
+    Map<String, Logged> next = new HashMap<>();
     RegistryState state = registry.get();
+    boolean decidedState = state.version() == decision.registryVersion(); // equal versions: equal states
     for (ServiceDecision service : decision.services().values()) {
-      outcomes.put(service.service(), service.outcome());
-      boolean failOpen = service.outcome() == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN;
-      if (failOpen != (previousOutcomes.get(service.service()) == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN)) {
-        sink.accept(service.service() + (failOpen
-            ? ": fail-open: no build qualifies, so every live endpoint takes every call unchecked"
-                + " (a call may reach a build without its method)"
-            : ": no longer fail-open: calls go only to builds that serve their method"));
+      Logged before = previous.get(service.service());
+      if (before != null && before.unchanged(service, state, decidedState)) {
+        next.put(service.service(), before); // nothing to say: no line is built
+        continue;
       }
-      Map<EndpointAddress, String> lines = new HashMap<>();
-      SortedSet<String> routed = routedMethods(service);
-      service.builds().forEach((build, endpoints) -> {
-        SortedSet<String> taken = methodsOf(service, build);
-        String only = taken.equals(routed) ? "" : " for " + String.join(", ", taken) + " only";
-        for (RoutableEndpoint endpoint : endpoints) {
-          lines.put(endpoint.address(), "included " + endpoint.address() + only + api(endpoint));
-        }
-      });
-      Map<EndpointAddress, ExcludedEndpoint> excluded = new HashMap<>();
-      service.excluded().forEach(endpoint -> excluded.put(endpoint.address(), endpoint));
-      for (RoutableEndpoint endpoint : service.fallback()) {
-        // Fail-open: it did not qualify, yet takes every call; never shown as excluded.
-        ExcludedEndpoint refused = excluded.remove(endpoint.address());
-        lines.put(endpoint.address(), "included " + endpoint.address() + " for every call, unchecked (fail-open"
-            + endpoint.api().map(api -> "; api " + api.abbreviated(8) + "..").orElse("")
-            + (refused == null ? "" : "; did not qualify: " + detail(service, refused, state)) + ")");
-      }
-      for (ExcludedEndpoint endpoint : excluded.values()) {
-        lines.put(endpoint.address(), "excluded " + endpoint.address() + " (" + detail(service, endpoint, state) + ")");
-      }
-      Map<EndpointAddress, String> before = previous.getOrDefault(service.service(), Map.of());
-      List<String> changes = new ArrayList<>();
-      lines.forEach((address, line) -> {
-        if (!Objects.equals(before.get(address), line)) {
-          changes.add(line);
-        }
-      });
-      before.keySet().stream().filter(address -> !lines.containsKey(address))
-          .forEach(address -> changes.add("gone " + address));
-      changes.stream().sorted().forEach(change -> sink.accept(service.service() + ": " + change));
-      next.put(service.service(), lines);
-      String closed = failingClosed(service);
-      failingClosed.put(service.service(), closed);
-      String closedBefore = previousFailingClosed.getOrDefault(service.service(), "");
-      if (!closed.equals(closedBefore)) {
-        sink.accept(service.service() + ": " + (closed.isEmpty() ? "no call fails closed any more" : closed));
-      }
+      next.put(service.service(), log(service, before, state, decidedState));
     }
     previous = next;
-    previousOutcomes = outcomes;
-    previousFailingClosed = failingClosed;
+  }
+
+  /** Logs what changed for {@code service} since {@code before} (null: first seen) and returns what it said. */
+  private Logged log(ServiceDecision service, Logged before, RegistryState state, boolean decidedState) {
+    boolean failOpen = service.outcome() == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN;
+    boolean wasFailOpen = before != null
+        && before.decision().outcome() == ServiceDecision.Outcome.NONE_QUALIFIED_FAIL_OPEN;
+    if (failOpen != wasFailOpen) {
+      sink.accept(service.service() + (failOpen
+          ? ": fail-open: no build qualifies, so every live endpoint takes every call unchecked"
+              + " (a call may reach a build without its method)"
+          : ": no longer fail-open: calls go only to builds that serve their method"));
+    }
+    Map<EndpointAddress, String> lines = new HashMap<>();
+    Map<EndpointAddress, String> apis = new HashMap<>();
+    SortedSet<String> routed = routedMethods(service);
+    service.builds().forEach((build, endpoints) -> {
+      SortedSet<String> taken = methodsOf(service, build);
+      String only = taken.equals(routed) ? "" : " for " + String.join(", ", taken) + " only";
+      for (RoutableEndpoint endpoint : endpoints) {
+        lines.put(endpoint.address(), "included " + endpoint.address() + only + api(endpoint));
+      }
+    });
+    Map<EndpointAddress, ExcludedEndpoint> excluded = new HashMap<>();
+    service.excluded().forEach(endpoint -> excluded.put(endpoint.address(), endpoint));
+    for (RoutableEndpoint endpoint : service.fallback()) {
+      // Fail-open: it did not qualify, yet takes every call; never shown as excluded.
+      ExcludedEndpoint refused = excluded.remove(endpoint.address());
+      lines.put(endpoint.address(), "included " + endpoint.address() + " for every call, unchecked (fail-open"
+          + endpoint.api().map(api -> "; api " + api.abbreviated(8) + "..").orElse("")
+          + (refused == null ? "" : "; did not qualify: " + detail(service, refused, state, apis)) + ")");
+    }
+    for (ExcludedEndpoint endpoint : excluded.values()) {
+      lines.put(endpoint.address(), "excluded " + endpoint.address() + " (" + detail(service, endpoint, state, apis)
+          + ")");
+    }
+    Map<EndpointAddress, String> linesBefore = before == null ? Map.of() : before.lines();
+    List<String> changes = new ArrayList<>();
+    lines.forEach((address, line) -> {
+      if (!Objects.equals(linesBefore.get(address), line)) {
+        changes.add(line);
+      }
+    });
+    linesBefore.keySet().stream().filter(address -> !lines.containsKey(address))
+        .forEach(address -> changes.add("gone " + address));
+    changes.stream().sorted().forEach(change -> sink.accept(service.service() + ": " + change));
+    String closed = failingClosed(service);
+    String closedBefore = before == null ? "" : before.failingClosed();
+    if (!closed.equals(closedBefore)) {
+      sink.accept(service.service() + ": " + (closed.isEmpty() ? "no call fails closed any more" : closed));
+    }
+    return new Logged(service, lines, apis, decidedState, closed);
   }
 
   /** What fails closed (UNAVAILABLE) under {@code service}'s decision, naming the methods; "" when nothing does. */
@@ -159,11 +202,14 @@ public final class DecisionChangeLog implements Consumer<RoutingDecision> {
     return endpoint.api().map(api -> " (api " + api.abbreviated(8) + "..)").orElse("");
   }
 
-  private static String detail(ServiceDecision service, ExcludedEndpoint endpoint, RegistryState state) {
+  /** Why {@code endpoint} did not qualify; records in {@code apis} the api it read from {@code state}. */
+  private static String detail(ServiceDecision service, ExcludedEndpoint endpoint, RegistryState state,
+                               Map<EndpointAddress, String> apis) {
     ExclusionReason reason = endpoint.reason();
     String reasonText = reason instanceof ExclusionReason.MissingMethods missing
         ? "missing [" + String.join(", ", missing.methods()) + "]" : reason.describe();
     String api = AdminViewBuilder.knownApi(state.endpoints().get(endpoint.address()), service.service());
+    apis.put(endpoint.address(), api);
     if (api != null && service.expected().isPresent() && !service.expected().get().api().value().equals(api)
         && !(reason instanceof ExclusionReason.HashMismatch)) {
       return "api " + api.substring(0, Math.min(api.length(), 15)) + ".. != expected "

@@ -1,6 +1,8 @@
 package dev.protomatch.admin;
 
 import dev.protomatch.decision.ExcludedEndpoint;
+import dev.protomatch.decision.ExclusionReason;
+import dev.protomatch.decision.RoutableEndpoint;
 import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.decision.ServiceDecision;
 import dev.protomatch.policy.ReloadOutcome;
@@ -8,6 +10,7 @@ import dev.protomatch.probe.ReflectionException;
 import dev.protomatch.probe.ReflectionProber;
 import dev.protomatch.registration.BearerTokenInterceptor;
 import dev.protomatch.registration.RegistrationService;
+import dev.protomatch.registry.EndpointAddress;
 import dev.protomatch.registry.EndpointState;
 import dev.protomatch.registry.ProbeState;
 import dev.protomatch.xds.NodeKind;
@@ -71,8 +74,9 @@ public final class ProtomatchMetrics {
   public ProtomatchMetrics(Supplier<List<XdsClientStatus>> clients) {
     GaugeWithCallback.builder()
         .name("protomatch_endpoints")
-        .help("Endpoints claiming each service in the routing decision in force: included (taking traffic) or"
-            + " excluded, with the exclusion reason code (empty for included)")
+        .help("Endpoints claiming each service in the routing decision in force, each counted once: included (taking"
+            + " traffic; reason empty, or under fail-open the code of why it did not qualify) or excluded, with the"
+            + " exclusion reason code")
         .labelNames("service", "state", "reason")
         .callback(callback -> endpoints.forEach((labels, count) -> callback.call(count, labels.toArray(String[]::new))))
         .register(registry);
@@ -226,8 +230,15 @@ public final class ProtomatchMetrics {
   public void decided(RoutingDecision decision) {
     Map<List<String>, Integer> counts = new TreeMap<>(ProtomatchMetrics::compareLabels);
     for (ServiceDecision service : decision.services().values()) {
-      counts.put(List.of(service.service(), "included", ""), service.included().size());
-      for (ExcludedEndpoint excluded : service.excluded()) {
+      // Each endpoint counts once: one taking calls only because the policy fails open is included, under the
+      // reason it did not qualify.
+      Map<EndpointAddress, ExclusionReason> unqualified = FailOpenEndpoints.unqualified(service);
+      counts.put(List.of(service.service(), "included", ""), 0);
+      for (RoutableEndpoint included : service.included()) {
+        ExclusionReason reason = unqualified.get(included.address());
+        counts.merge(List.of(service.service(), "included", reason == null ? "" : reason.code()), 1, Integer::sum);
+      }
+      for (ExcludedEndpoint excluded : FailOpenEndpoints.takingNoCalls(service)) {
         counts.merge(List.of(service.service(), "excluded", excluded.reason().code()), 1, Integer::sum);
       }
     }

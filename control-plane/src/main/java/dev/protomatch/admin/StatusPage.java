@@ -9,7 +9,8 @@ import java.util.TreeSet;
 
 /**
  * The operator's status page, {@code GET /} on the admin port: one table per service listing every endpoint
- * claiming it, included (green) or excluded with the reason (red: the build does not match; amber: what it
+ * claiming it, once: included (green; amber with the reason it did not qualify when it takes calls only because
+ * the policy fails open) or excluded with the reason (red: the build does not match; amber: what it
  * serves is not known or not trusted yet; grey: gone or unreachable), under a header naming the policy in
  * force and the number of connected xDS clients. It refreshes itself every {@value #REFRESH_SECONDS} seconds.
  *
@@ -20,7 +21,9 @@ import java.util.TreeSet;
  *
  * <p>Stable hooks for tests and scrapers: {@code table.service[data-service][data-cluster][data-outcome]} (with
  * {@code .failing-closed[data-methods]} in its caption when some methods fail closed),
- * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]}, and
+ * rows {@code tr.endpoint.included|excluded[data-address][data-reason-code][data-reason-class]} (an included row
+ * taking calls only because the policy fails open is {@code tr.endpoint.included.unqualified} with
+ * {@code [data-unqualified-reason-code]}: why it did not qualify), and
  * {@code #policy-source}, {@code #policy-version}, {@code #xds-clients[data-count]} in the header, and
  * {@code .rejected-snapshot[data-node-group]} for each node group whose newest snapshot the pre-flight check
  * refused. The Replicas section: {@code section#replicas[data-registry][data-policy-mismatches]},
@@ -68,6 +71,7 @@ public final class StatusPage {
       .status{font-weight:700;white-space:nowrap}
       .routed{display:block;color:#5f6368;font-size:12px}
       tr.included{background:#e6f4ea}tr.included .status{color:#137333}
+      tr.included.unqualified{background:#fef7e0}tr.included.unqualified .status{color:#8a5a00}
       tr.reason-mismatch{background:#fce8e6}tr.reason-mismatch .status{color:#a50e0e}
       tr.reason-unknown{background:#fef7e0}tr.reason-unknown .status{color:#8a5a00}
       tr.reason-gone{background:#f1f3f4;color:#5f6368}tr.reason-gone .status{color:#5f6368}
@@ -246,7 +250,9 @@ public final class StatusPage {
           .append(escape(String.join(", ", service.methodsFailingClosed())))
           .append(" fail closed (UNAVAILABLE); the other methods are routed</span>");
     }
-    html.append("<span class=\"counts\">").append(service.included().size()).append(" included, ")
+    long unchecked = service.included().stream().filter(e -> e.unqualified() != null).count();
+    html.append("<span class=\"counts\">").append(service.included().size()).append(" included")
+        .append(unchecked == 0 ? "" : " (" + unchecked + " unchecked: fail-open)").append(", ")
         .append(service.excluded().size()).append(" excluded</span></div>\n</caption>\n")
         .append("<colgroup><col style=\"width:15%\"><col style=\"width:20%\"><col style=\"width:22%\">")
         .append("<col style=\"width:8%\"><col></colgroup>\n")
@@ -254,10 +260,19 @@ public final class StatusPage {
         .append("<tbody>\n");
     for (AdminViews.Included endpoint : service.included()) {
       AdminViews.Endpoint known = byAddress.get(endpoint.address());
-      html.append("<tr class=\"endpoint included\" data-address=\"").append(escape(endpoint.address()))
-          .append("\" data-status=\"included\">");
+      AdminViews.Unqualified unqualified = endpoint.unqualified();
+      html.append("<tr class=\"endpoint included").append(unqualified == null ? "" : " unqualified")
+          .append("\" data-address=\"").append(escape(endpoint.address())).append("\" data-status=\"included\"");
+      if (unqualified != null) {
+        html.append(" data-unqualified-reason-code=\"").append(escape(unqualified.reasonCode())).append('"');
+      }
+      html.append('>');
       cells(html, endpoint.address(), endpoint.api(), name, known);
       html.append("<td class=\"status\">included</td><td class=\"reason\">");
+      if (unqualified != null) {
+        html.append("<span class=\"unqualified\">takes every call unchecked (fail-open); did not qualify: ")
+            .append("<span class=\"reason-text\">").append(escape(unqualified.reason())).append("</span></span>");
+      }
       List<String> routed = routedMethods(service, endpoint.address());
       if (routed.size() < service.methods().size()) {
         // An older build beside a newer one: it takes the methods it serves, the others go elsewhere.
@@ -360,6 +375,7 @@ public final class StatusPage {
   private static void footer(StringBuilder html) {
     html.append("<footer id=\"legend\"><p>")
         .append("<span class=\"swatch\" style=\"background:#e6f4ea\">included</span>")
+        .append("<span class=\"swatch\" style=\"background:#fef7e0\">included unchecked: fail-open</span>")
         .append("<span class=\"swatch\" style=\"background:#fce8e6\">excluded: build does not match</span>")
         .append("<span class=\"swatch\" style=\"background:#fef7e0\">excluded: build unknown or untrusted</span>")
         .append("<span class=\"swatch\" style=\"background:#f1f3f4\">excluded: lease expired or probe failed</span>")

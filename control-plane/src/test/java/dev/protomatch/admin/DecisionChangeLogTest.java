@@ -3,6 +3,7 @@ package dev.protomatch.admin;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.protomatch.decision.RoutingDecider;
+import dev.protomatch.decision.RoutingDecision;
 import dev.protomatch.descriptor.HashLevel;
 import dev.protomatch.descriptor.ServiceFingerprint;
 import dev.protomatch.policy.Expectation;
@@ -25,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -171,6 +173,55 @@ class DecisionChangeLogTest {
             + V1 + ".."  + "; did not qualify: hash mismatch: expected api " + Fingerprints.greeterV2().api() + ", got "
             + Fingerprints.greeterV1().api() + ")")
         .noneMatch(line -> line.contains("excluded"));
+  }
+
+  @Test
+  void sameServiceDecisionObjectLogsNothingNew() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+    RoutingDecision first = RoutingDecider.decide(POLICY, state, NOW);
+    log.accept(first);
+    lines.clear();
+
+    RoutingDecision kept = RoutingDecider.decide(POLICY, state, NOW.plusSeconds(1), first, Set.of());
+    assertThat(kept.services().get("demo.Greeter")).isSameAs(first.services().get("demo.Greeter"));
+    log.accept(kept);
+
+    assertThat(lines).isEmpty();
+  }
+
+  @Test
+  void changedServiceDecisionStillLogs() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+    RoutingDecision first = RoutingDecider.decide(POLICY, state, NOW);
+    log.accept(first);
+    lines.clear();
+
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()),
+        endpoint(50053, Fingerprints.greeterV2()));
+    RoutingDecision changed = RoutingDecider.decide(POLICY, state, NOW, first, Set.of("demo.Greeter"));
+    assertThat(changed.services().get("demo.Greeter")).isNotSameAs(first.services().get("demo.Greeter"));
+    log.accept(changed);
+
+    assertThat(lines).containsExactly("demo.Greeter: included 127.0.0.1:50053 (api " + V2 + "..)");
+  }
+
+  /**
+   * The log reads the registry when it runs, possibly after the decision was made: an api it printed for an
+   * excluded endpoint that the registry now gives otherwise is said again although the decision object is kept.
+   */
+  @Test
+  void keptServiceDecisionIsLoggedAgainWhenTheApiItPrintedChanged() {
+    state = state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052, Fingerprints.greeterV2()));
+    RoutingDecision first = RoutingDecider.decide(POLICY, state, NOW);
+    log.accept(first);
+    lines.clear();
+
+    state = new RegistryState(2, state(endpoint(50051, Fingerprints.greeterV2()), endpoint(50052,
+        Fingerprints.greeterV2())).endpoints()); // newer than the decision (version 1)
+    log.accept(RoutingDecider.decide(POLICY, state(endpoint(50051, Fingerprints.greeterV1()), endpoint(50052,
+        Fingerprints.greeterV2())), NOW, first, Set.of()));
+
+    assertThat(lines).containsExactly("demo.Greeter: excluded 127.0.0.1:50051 (missing [SayHelloAgain])");
   }
 
   private static PolicyDocument policy(Expectation expectation, ServicePolicy.WhenNoneQualify whenNoneQualify) {

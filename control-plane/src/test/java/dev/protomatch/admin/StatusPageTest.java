@@ -68,7 +68,7 @@ class StatusPageTest {
         new AdminViews.Expectation("methods", List.of("SayHello", "SayHelloAgain"), null),
         new AdminViews.ExpectedSurface(V2_API, "sha256:" + "3".repeat(64), List.of("SayHello", "SayHelloAgain")),
         "qualified",
-        List.of(new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
+        List.of(new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1, null)),
         List.of(new AdminViews.Excluded("127.0.0.1:50051", "missing_methods",
             "missing methods [<script>alert('x')</script>] & \"more\"", V1_API)),
         Map.of("SayHello", List.of("127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")), "none", List.of());
@@ -106,8 +106,8 @@ class StatusPageTest {
         new AdminViews.Expectation("newest", null, null),
         new AdminViews.ExpectedSurface(V2_API, "sha256:" + "3".repeat(64), List.of("SayHello", "SayHelloAgain")),
         "qualified",
-        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1),
-            new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1)),
+        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1, null),
+            new AdminViews.Included("127.0.0.1:50052", V2_API, null, 1, null)),
         List.of(),
         Map.of("SayHello", List.of("127.0.0.1:50051", "127.0.0.1:50052"), "SayHelloAgain", List.of("127.0.0.1:50052")),
         "none", List.of());
@@ -124,7 +124,7 @@ class StatusPageTest {
     AdminViews.Service greeter = new AdminViews.Service("demo.Greeter", "demo-greeter",
         new AdminViews.Expectation("methods", List.of("SayHello", "SayHelloAgian"), null), null,
         "none_qualified_fail_closed",
-        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1)),
+        List.of(new AdminViews.Included("127.0.0.1:50051", V1_API, null, 1, null)),
         List.of(),
         Map.of("SayHello", List.of("127.0.0.1:50051"), "SayHelloAgian", List.of()),
         "some_methods", List.of("SayHelloAgian"));

@@ -45,10 +45,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Every view of routing checked against real traffic: one v1 demo.Greeter (SayHello) and one v2 (SayHello,
  * SayHelloAgain), real registered processes, under policies of several forms; a grpc-java {@code xds:///} client
- * calls each method and records which endpoint answered it or the status code. Then /v1/services, /metrics,
- * {@code protomatch status}, the status page and the decision log (logger {@code dev.protomatch.decisions}) must
- * each say, per method, exactly the endpoints that answered it and exactly the methods whose calls failed closed
- * (UNAVAILABLE), and none may show an endpoint that answered calls as excluded.
+ * calls each method and records which endpoint answered it, which endpoints its calls reached (the peer of each
+ * call, whatever it answered) and the status codes. Then /v1/services, /metrics, {@code protomatch status}, the
+ * status page and the decision log (logger {@code dev.protomatch.decisions}) must each say, per method, exactly the
+ * endpoints its calls reached and exactly the methods whose calls failed closed (UNAVAILABLE), and none may show an
+ * endpoint that calls reached as excluded. Under fail-open an endpoint takes every call although it did not
+ * qualify: the views must show it as taking calls, with why it did not qualify.
  */
 class ViewsAgainstTrafficTest {
   private static final Duration PATIENCE = Duration.ofSeconds(60);
@@ -72,9 +74,16 @@ class ViewsAgainstTrafficTest {
 
   /**
    * A policy and what DemoGreeters' builds make of it: per method, the builds that answer it (none: its calls fail
-   * closed). The test checks the traffic against this first, so each scenario is known to exercise what it names.
+   * closed) and the builds its calls reach (the same, except under fail-open, where a build without the method
+   * answers UNIMPLEMENTED). The test checks the traffic against this first, so each scenario is known to exercise
+   * what it names.
    */
-  record Scenario(String name, String expect, Map<String, Set<String>> answeredBy) {
+  record Scenario(String name, String expect, Map<String, Set<String>> answeredBy, Map<String, Set<String>> reachedBy,
+                  boolean failOpen) {
+    Scenario(String name, String expect, Map<String, Set<String>> answeredBy) {
+      this(name, expect, answeredBy, answeredBy, false);
+    }
+
     @Override
     public String toString() {
       return name;
@@ -94,7 +103,11 @@ class ViewsAgainstTrafficTest {
             Map.of("SayHello", Set.of("v1", "v2"), "SayHelloAgain", Set.of("v2"))),
         new Scenario("pinned to a build nobody runs: every call fails closed",
             "expect:\n      api: sha256:" + "0".repeat(64),
-            Map.of("SayHello", Set.of(), "SayHelloAgain", Set.of())));
+            Map.of("SayHello", Set.of(), "SayHelloAgain", Set.of())),
+        new Scenario("pinned to a build nobody runs, fail-open: both builds take every call, unchecked",
+            "expect:\n      api: sha256:" + "0".repeat(64) + "\n    when-none-qualify: fail-open",
+            Map.of("SayHello", Set.of("v1", "v2"), "SayHelloAgain", Set.of("v2")),
+            Map.of("SayHello", Set.of("v1", "v2"), "SayHelloAgain", Set.of("v1", "v2")), true));
   }
 
   @BeforeAll
@@ -132,40 +145,44 @@ class ViewsAgainstTrafficTest {
     fleet.controlPlane().updater().updateNow();
     RoutedTraffic traffic = steadyTraffic(scenario.answeredBy().keySet());
     Reports.append("views-against-traffic", scenario.name() + ": " + traffic.codes() + ", answered by "
-        + traffic.answeredBy());
+        + traffic.answeredBy() + ", reached " + traffic.reachedBy());
 
-    // The scenario does what it says (ground truth from DemoGreeters' builds), and nothing is UNIMPLEMENTED.
-    Map<String, Set<String>> expected = new TreeMap<>();
-    scenario.answeredBy().forEach((method, builds) ->
-        expected.put(method, builds.stream().map(buildAddresses::get).collect(Collectors.toCollection(TreeSet::new))));
-    assertThat(traffic.answeredBy()).as("who answered each method").isEqualTo(expected);
-    traffic.codes().forEach((method, codes) -> assertThat(codes.keySet()).as(method)
-        .isSubsetOf(Status.Code.OK, Status.Code.UNAVAILABLE));
+    // The scenario does what it says (ground truth from DemoGreeters' builds), and nothing is UNIMPLEMENTED unless
+    // the policy fails open.
+    assertThat(traffic.answeredBy()).as("who answered each method").isEqualTo(addresses(scenario.answeredBy()));
+    assertThat(traffic.reachedBy()).as("whom each method's calls reached").isEqualTo(addresses(scenario.reachedBy()));
+    traffic.codes().forEach((method, codes) -> assertThat(codes.keySet()).as(method).isSubsetOf(scenario.failOpen()
+        ? Set.of(Status.Code.OK, Status.Code.UNAVAILABLE, Status.Code.UNIMPLEMENTED)
+        : Set.of(Status.Code.OK, Status.Code.UNAVAILABLE)));
 
     SortedSet<String> failing = traffic.failingClosed();
     boolean everyCallFails = failing.equals(traffic.answeredBy().keySet());
-    SortedSet<String> answering = traffic.answeringEndpoints();
+    SortedSet<String> reached = traffic.reachedEndpoints();
 
     List<String> problems = new ArrayList<>();
-    checkServicesView(traffic, failing, everyCallFails, answering, problems);
-    checkMetrics(failing, everyCallFails, answering, problems);
-    checkStatusCommand(traffic, failing, everyCallFails, answering, problems);
-    checkStatusPage(traffic, failing, everyCallFails, answering, problems);
-    checkDecisionLog(traffic, failing, everyCallFails, answering, problems);
+    checkServicesView(traffic, failing, everyCallFails, reached, scenario.failOpen(), problems);
+    checkMetrics(failing, everyCallFails, reached, problems);
+    checkStatusCommand(traffic, failing, everyCallFails, reached, problems);
+    checkStatusPage(traffic, failing, everyCallFails, reached, scenario.failOpen(), problems);
+    checkDecisionLog(traffic, failing, everyCallFails, reached, problems);
     Reports.append("views-against-traffic", scenario.name() + ": " + problems.size() + " view disagreements"
         + (problems.isEmpty() ? "" : ": " + problems));
     assertThat(problems).as("views that disagree with the traffic (%s)", traffic).isEmpty();
   }
 
-  /** /v1/services: per-method endpoints, methods_failing_closed, fails_closed, included/excluded. */
+  /**
+   * /v1/services: per-method endpoints, methods_failing_closed, fails_closed, included/excluded, and under fail-open
+   * each included endpoint's reason for not qualifying ({@code unqualified}).
+   */
   private static void checkServicesView(RoutedTraffic traffic, SortedSet<String> failing, boolean everyCallFails,
-                                        SortedSet<String> answering, List<String> problems) throws Exception {
+                                        SortedSet<String> reached, boolean failOpen, List<String> problems)
+      throws Exception {
     JsonNode service = service(JSON.readTree(get("/v1/services")));
     JsonNode methods = service.path("methods");
-    traffic.answeredBy().forEach((method, addresses) -> {
+    traffic.reachedBy().forEach((method, addresses) -> {
       Set<String> shown = new TreeSet<>(texts(methods.path(method)));
       if (!shown.equals(addresses)) {
-        problems.add("/v1/services methods." + method + " = " + shown + ", answered by " + addresses);
+        problems.add("/v1/services methods." + method + " = " + shown + ", reached " + addresses);
       }
     });
     String failsClosed = service.path("fails_closed").asText();
@@ -179,19 +196,28 @@ class ViewsAgainstTrafficTest {
     }
     Set<String> included = new TreeSet<>();
     service.path("included").forEach(e -> included.add(e.path("address").asText()));
-    if (!included.equals(answering)) {
-      problems.add("/v1/services included = " + included + ", answering: " + answering);
+    if (!included.equals(reached)) {
+      problems.add("/v1/services included = " + included + ", reached: " + reached);
     }
+    service.path("included").forEach(e -> {
+      boolean unqualified = !e.path("unqualified").path("reason_code").asText().isEmpty()
+          && !e.path("unqualified").path("reason").asText().isEmpty();
+      if (unqualified != failOpen) {
+        problems.add("/v1/services included " + e.path("address").asText() + (failOpen
+            ? " does not say why it did not qualify although it takes calls only because the policy fails open: " + e
+            : " says it did not qualify although the policy admitted it: " + e));
+      }
+    });
     service.path("excluded").forEach(e -> {
-      if (answering.contains(e.path("address").asText())) {
+      if (reached.contains(e.path("address").asText())) {
         problems.add("/v1/services shows " + e.path("address").asText() + " as excluded (" + e.path("reason").asText()
-            + ") although it answered " + traffic.methodsAnsweredBy(e.path("address").asText()));
+            + ") although calls reached it for " + traffic.methodsReaching(e.path("address").asText()));
       }
     });
   }
 
   /** /metrics: protomatch_methods_failing_closed and protomatch_endpoints by state. */
-  private static void checkMetrics(SortedSet<String> failing, boolean everyCallFails, SortedSet<String> answering,
+  private static void checkMetrics(SortedSet<String> failing, boolean everyCallFails, SortedSet<String> reached,
                                    List<String> problems) throws Exception {
     PrometheusText.Scrape scrape = PrometheusText.parse(get("/metrics"));
     double failingGauge = scrape.value("protomatch_methods_failing_closed", Map.of("service", SERVICE)).orElse(-1);
@@ -199,21 +225,24 @@ class ViewsAgainstTrafficTest {
     if (everyCallFails ? failingGauge > failing.size() : failingGauge != failing.size()) {
       problems.add("/metrics protomatch_methods_failing_closed = " + failingGauge + ", failing closed: " + failing);
     }
-    double included = scrape.value("protomatch_endpoints",
-        Map.of("service", SERVICE, "state", "included", "reason", "")).orElse(-1);
-    if (included != answering.size()) {
-      problems.add("/metrics protomatch_endpoints{state=included} = " + included + ", answering: " + answering);
+    double included = scrape.sum("protomatch_endpoints", Map.of("service", SERVICE, "state", "included"));
+    if (included != reached.size()) {
+      problems.add("/metrics protomatch_endpoints{state=included} = " + included + ", reached: " + reached);
     }
     double excluded = scrape.sum("protomatch_endpoints", Map.of("service", SERVICE, "state", "excluded"));
-    if (excluded != buildAddresses.size() - answering.size()) {
+    if (excluded != buildAddresses.size() - reached.size()) {
       problems.add("/metrics protomatch_endpoints{state=excluded} = " + excluded + ", but "
-          + (buildAddresses.size() - answering.size()) + " of " + buildAddresses.size() + " endpoints answered nothing");
+          + (buildAddresses.size() - reached.size()) + " of " + buildAddresses.size()
+          + " endpoints were reached by no call");
     }
   }
 
-  /** {@code protomatch status}, run in-process: names exactly the failing methods, never an answering endpoint as excluded. */
+  /**
+   * {@code protomatch status}, run in-process: names exactly the failing methods, never an endpoint calls reached as
+   * excluded.
+   */
   private static void checkStatusCommand(RoutedTraffic traffic, SortedSet<String> failing, boolean everyCallFails,
-                                         SortedSet<String> answering, List<String> problems) {
+                                         SortedSet<String> reached, List<String> problems) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int exit = Main.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
@@ -229,29 +258,30 @@ class ViewsAgainstTrafficTest {
       problems.add("protomatch status does not say every call fails closed: " + failLines);
     }
     if (!everyCallFails) {
-      Set<String> named = named(traffic.answeredBy().keySet(), failLines);
+      Set<String> named = named(traffic.reachedBy().keySet(), failLines);
       if (!named.equals(failing)) {
         problems.add("protomatch status names " + named + " as failing closed, failing closed: " + failing
             + " (" + failLines + ")");
       }
     }
-    for (String address : answering) {
+    for (String address : reached) {
       for (String line : lines) {
         if (line.contains(address) && Pattern.compile("\\bexcluded\\b").matcher(line).find()) {
-          problems.add("protomatch status shows " + address + " as excluded although it answered "
-              + traffic.methodsAnsweredBy(address) + ": " + line);
+          problems.add("protomatch status shows " + address + " as excluded although calls reached it for "
+              + traffic.methodsReaching(address) + ": " + line);
         }
       }
       if (lines.stream().noneMatch(l -> l.contains(address) && l.contains("included"))) {
-        problems.add("protomatch status does not show " + address + " as included although it answered "
-            + traffic.methodsAnsweredBy(address));
+        problems.add("protomatch status does not show " + address + " as included although calls reached it for "
+            + traffic.methodsReaching(address));
       }
     }
   }
 
   /** The status page (GET /): its failing-closed caption, rows, and each included row's methods. */
   private static void checkStatusPage(RoutedTraffic traffic, SortedSet<String> failing, boolean everyCallFails,
-                                      SortedSet<String> answering, List<String> problems) throws Exception {
+                                      SortedSet<String> reached, boolean failOpen, List<String> problems)
+      throws Exception {
     Document page = Jsoup.parse(get("/"));
     Element table = page.selectFirst("table.service[data-service=" + SERVICE + "]");
     if (table == null) {
@@ -274,31 +304,35 @@ class ViewsAgainstTrafficTest {
     for (Element row : table.select("tr.endpoint.included")) {
       String address = row.attr("data-address");
       includedRows.add(address);
+      if (row.hasClass("unqualified") != failOpen || row.attr("data-unqualified-reason-code").isEmpty() == failOpen) {
+        problems.add("status page row " + address + (failOpen ? " does not show why it did not qualify"
+            : " shows a reason it did not qualify") + ": " + row.outerHtml());
+      }
       Element routed = row.selectFirst(".routed");
-      Set<String> takes = routed == null ? traffic.answeredMethods()
+      Set<String> takes = routed == null ? traffic.reachedMethods()
           : new TreeSet<>(List.of(routed.attr("data-routed-methods").split(",")));
-      if (!takes.equals(traffic.methodsAnsweredBy(address))) {
-        problems.add("status page row " + address + " takes " + takes + ", it answered "
-            + traffic.methodsAnsweredBy(address));
+      if (!takes.equals(traffic.methodsReaching(address))) {
+        problems.add("status page row " + address + " takes " + takes + ", calls reached it for "
+            + traffic.methodsReaching(address));
       }
     }
-    if (!includedRows.equals(answering)) {
-      problems.add("status page included rows " + includedRows + ", answering: " + answering);
+    if (!includedRows.equals(reached)) {
+      problems.add("status page included rows " + includedRows + ", reached: " + reached);
     }
     for (Element row : table.select("tr.endpoint.excluded")) {
-      if (answering.contains(row.attr("data-address"))) {
-        problems.add("status page shows " + row.attr("data-address") + " as excluded although it answered "
-            + traffic.methodsAnsweredBy(row.attr("data-address")));
+      if (reached.contains(row.attr("data-address"))) {
+        problems.add("status page shows " + row.attr("data-address") + " as excluded although calls reached it for "
+            + traffic.methodsReaching(row.attr("data-address")));
       }
     }
   }
 
   /**
-   * The decision log, replayed: the last line per endpoint says included (for the methods it answered) or
-   * excluded (when it answered nothing), and the last fail-closed line names exactly the failing methods.
+   * The decision log, replayed: the last line per endpoint says included (for the methods whose calls reach it) or
+   * excluded (when no call reaches it), and the last fail-closed line names exactly the failing methods.
    */
   private static void checkDecisionLog(RoutedTraffic traffic, SortedSet<String> failing, boolean everyCallFails,
-                                       SortedSet<String> answering, List<String> problems) {
+                                       SortedSet<String> reached, List<String> problems) {
     List<String> lines;
     synchronized (decisionLog) {
       lines = decisionLog.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
@@ -320,16 +354,16 @@ class ViewsAgainstTrafficTest {
         problems.add("decision log never mentions " + address);
         continue;
       }
-      boolean answered = answering.contains(address);
-      if (answered != endpoint.group(1).equals("included")) {
-        problems.add("decision log last says '" + line + "', but " + address + " answered "
-            + traffic.methodsAnsweredBy(address));
-      } else if (answered) {
+      boolean isReached = reached.contains(address);
+      if (isReached != endpoint.group(1).equals("included")) {
+        problems.add("decision log last says '" + line + "', but " + address + " was reached for "
+            + traffic.methodsReaching(address));
+      } else if (isReached) {
         Matcher only = LOG_ONLY.matcher(endpoint.group(3));
-        Set<String> takes = only.find() ? new TreeSet<>(List.of(only.group(1).split(", "))) : traffic.answeredMethods();
-        if (!takes.equals(traffic.methodsAnsweredBy(address))) {
-          problems.add("decision log last says '" + line + "', but " + address + " answered "
-              + traffic.methodsAnsweredBy(address));
+        Set<String> takes = only.find() ? new TreeSet<>(List.of(only.group(1).split(", "))) : traffic.reachedMethods();
+        if (!takes.equals(traffic.methodsReaching(address))) {
+          problems.add("decision log last says '" + line + "', but " + address + " was reached for "
+              + traffic.methodsReaching(address));
         }
       }
     }
@@ -339,7 +373,7 @@ class ViewsAgainstTrafficTest {
       }
     } else {
       Set<String> named = lastFailClosed == null || lastFailClosed.contains("no call fails closed") ? Set.of()
-          : named(traffic.answeredBy().keySet(), List.of(lastFailClosed));
+          : named(traffic.reachedBy().keySet(), List.of(lastFailClosed));
       if (!named.equals(failing)) {
         problems.add("decision log names " + named + " as failing closed (last such line: " + lastFailClosed
             + "), failing closed: " + failing);
@@ -379,6 +413,14 @@ class ViewsAgainstTrafficTest {
         .filter(c -> c.nodeId().equals(NODE)).toList();
     return !mine.isEmpty() && mine.stream().allMatch(c -> !c.types().isEmpty() && c.types().values().stream()
         .allMatch(t -> !t.sentVersion().isEmpty() && t.sentVersion().equals(t.ackedVersion())));
+  }
+
+  /** Per method, the addresses of the named builds. */
+  private static Map<String, Set<String>> addresses(Map<String, Set<String>> builds) {
+    Map<String, Set<String>> out = new TreeMap<>();
+    builds.forEach((method, names) ->
+        out.put(method, names.stream().map(buildAddresses::get).collect(Collectors.toCollection(TreeSet::new))));
+    return out;
   }
 
   /** Which of {@code methods} the lines name (as whole words). */
