@@ -152,10 +152,12 @@ final class StatusCommand implements Callable<Integer> {
       for (AdminViews.Included endpoint : service.included()) {
         AdminViews.Endpoint known = byAddress.get(endpoint.address());
         List<String> routed = routedMethods(service, endpoint.address());
+        String reason = endpoint.unqualified() != null
+            ? "unchecked (fail-open); did not qualify: " + endpoint.unqualified().reason()
+            : service.methods() != null && routed.size() < service.methods().size()
+                ? "takes calls to " + String.join(", ", routed) + " only" : "";
         rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "included",
-            build(endpoint.api(), known, service.service()), labels(known),
-            service.methods() != null && routed.size() < service.methods().size()
-                ? "takes calls to " + String.join(", ", routed) + " only" : ""));
+            build(endpoint.api(), known, service.service()), labels(known), reason));
       }
       for (AdminViews.Excluded endpoint : service.excluded()) {
         AdminViews.Endpoint known = byAddress.get(endpoint.address());

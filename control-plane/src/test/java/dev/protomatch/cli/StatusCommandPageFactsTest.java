@@ -128,6 +128,27 @@ class StatusCommandPageFactsTest {
   }
 
   @Test
+  void anEndpointTakingCallsUnderFailOpenSaysSoAndWhyItDidNotQualify() {
+    String services = """
+        {"decided_at": "2026-11-26T00:00:00Z", "registry_version": 3, "services": [{
+          "service": "demo.Greeter", "cluster": "demo-greeter", "expected": {"kind": "newest"},
+          "outcome": "none_qualified_fail_open", "included": [{"address": "127.0.0.1:50051", "api": "sha256:%s",
+          "weight": 1, "unqualified": {"reason_code": "hash_mismatch", "reason": "api sha256:aa.. != pinned"}}],
+          "excluded": [], "methods": {"SayHello": ["127.0.0.1:50051"]}, "fails_closed": "none",
+          "methods_failing_closed": []}]}
+        """.formatted("a".repeat(64));
+
+    CliRun run;
+    try (FakeAdminPort admin = FakeAdminPort.serving(Map.of("/v1/services", services))) {
+      run = CliRun.of("status", "--admin", admin.url());
+    }
+
+    assertThat(run.out().lines()).anySatisfy(line -> assertThat(line).startsWith("demo.Greeter")
+        .contains("127.0.0.1:50051", "included",
+            "unchecked (fail-open); did not qualify: api sha256:aa.. != pinned"));
+  }
+
+  @Test
   void aLabelWithATerminalEscapeIsPrintedEscaped() {
     String services = """
         {"decided_at": "2026-11-26T00:00:00Z", "registry_version": 3, "services": [{
