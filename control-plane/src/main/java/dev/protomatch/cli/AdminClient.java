@@ -36,6 +36,19 @@ final class AdminClient {
 
   /** GET {@code path} as {@code type}; unknown fields (from a newer protomatch) are ignored. */
   <T> T fetch(String path, Class<T> type) throws InterruptedException {
+    return fetch(path, type, false).orElseThrow();
+  }
+
+  /**
+   * As {@link #fetch(String, Class)}, but empty when protomatch answers 503 (a view it has nothing for yet: no
+   * routing decision while the control plane starts).
+   */
+  <T> java.util.Optional<T> fetchIfReady(String path, Class<T> type) throws InterruptedException {
+    return fetch(path, type, true);
+  }
+
+  private <T> java.util.Optional<T> fetch(String path, Class<T> type, boolean emptyIfNotReady)
+      throws InterruptedException {
     URI uri = uri(path);
     HttpResponse<String> response;
     try {
@@ -47,11 +60,14 @@ final class AdminClient {
     } catch (IOException e) {
       throw new UserInputException("cannot reach protomatch's admin port at " + address + ": " + e.getMessage());
     }
+    if (emptyIfNotReady && response.statusCode() == 503) {
+      return java.util.Optional.empty();
+    }
     if (response.statusCode() != 200) {
       throw new UserInputException(uri + " answered " + response.statusCode() + ": " + errorOf(response.body()));
     }
     try {
-      return JSON.readValue(response.body(), type);
+      return java.util.Optional.of(JSON.readValue(response.body(), type));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new UserInputException(uri + " did not answer with protomatch's JSON (is " + address
           + " protomatch's admin port? use " + option + " URL)");

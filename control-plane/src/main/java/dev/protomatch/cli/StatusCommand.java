@@ -44,22 +44,25 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    AdminViews.Services services = fetch("/v1/services", AdminViews.Services.class);
+    java.util.Optional<AdminViews.Services> decided = new AdminClient(admin, "--admin")
+        .fetchIfReady("/v1/services", AdminViews.Services.class);
     AdminViews.Clients clients = fetch("/v1/clients", AdminViews.Clients.class);
     AdminViews.Policies policy = fetch("/v1/policies", AdminViews.Policies.class);
     AdminViews.Endpoints endpoints = fetch("/v1/endpoints", AdminViews.Endpoints.class);
     AdminViews.Replicas replicas = fetch("/v1/replicas", AdminViews.Replicas.class);
     PrintWriter out = spec.commandLine().getOut();
 
-    header(out, services, policy, clients);
+    header(out, decided, policy, clients);
     notices(out, policy, clients);
     replicas(out, replicas);
     out.println();
 
-    if (services.services().isEmpty()) {
+    if (decided.isEmpty()) {
+      out.println("No routing decision yet: the control plane is starting.");
+    } else if (decided.get().services().isEmpty()) {
       out.println("The policy names no services.");
     } else {
-      services(out, services, endpoints);
+      services(out, decided.get(), endpoints);
     }
     out.println();
 
@@ -83,12 +86,13 @@ final class StatusCommand implements Callable<Integer> {
   }
 
   /** The page's header: policy source and version, when the decision was made, how many clients. */
-  private static void header(PrintWriter out, AdminViews.Services services, AdminViews.Policies policy,
-                             AdminViews.Clients clients) {
+  private static void header(PrintWriter out, java.util.Optional<AdminViews.Services> decided,
+                             AdminViews.Policies policy, AdminViews.Clients clients) {
     out.println("policy " + policy.source() + " version " + policy.version() + " (loaded " + policy.loadedAt()
         + ", " + digest(policy.sha256()) + ")");
-    out.println("decided " + services.decidedAt() + " (registry version " + services.registryVersion() + "); "
-        + clients.clients().size() + " xDS client" + (clients.clients().size() == 1 ? "" : "s") + " connected");
+    out.println(decided.map(services -> "decided " + services.decidedAt() + " (registry version "
+            + services.registryVersion() + ")").orElse("no routing decision yet")
+        + "; " + clients.clients().size() + " xDS client" + (clients.clients().size() == 1 ? "" : "s") + " connected");
   }
 
   /** A refused policy reload and refused snapshots, worded as on the page. */

@@ -36,6 +36,11 @@ final class FakeAdminPort implements AutoCloseable {
 
   /** Answers each path with its body (status 200); the views not in {@code bodies} with the defaults above. */
   static FakeAdminPort serving(Map<String, String> bodies) {
+    return serving(bodies, Map.of());
+  }
+
+  /** As {@link #serving(Map)}, each path in {@code statuses} answering with that status instead of 200. */
+  static FakeAdminPort serving(Map<String, String> bodies, Map<String, Integer> statuses) {
     Map<String, String> all = new HashMap<>(Map.of("/v1/services", SERVICES, "/v1/clients", CLIENTS,
         "/v1/policies", POLICIES, "/v1/endpoints", ENDPOINTS, "/v1/replicas", REPLICAS));
     all.putAll(bodies);
@@ -44,7 +49,7 @@ final class FakeAdminPort implements AutoCloseable {
       all.forEach((path, body) -> server.createContext(path, exchange -> {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().add("Content-Type", "application/json");
-        exchange.sendResponseHeaders(200, bytes.length);
+        exchange.sendResponseHeaders(statuses.getOrDefault(path, 200), bytes.length);
         exchange.getResponseBody().write(bytes);
         exchange.close();
       }));

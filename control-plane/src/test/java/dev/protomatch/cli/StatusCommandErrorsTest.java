@@ -61,13 +61,13 @@ class StatusCommandErrorsTest {
 
   @Test
   void theAdminApisJsonErrorIsShownByItsMessage() {
-    status = 503;
-    body = "{\"status\": 503, \"error\": \"no decision yet: the control plane is starting\"}";
+    status = 500;
+    body = "{\"status\": 500, \"error\": \"internal error: see the control plane's log\"}";
 
     CliRun run = CliRun.of("status", "--admin", admin());
 
-    assertThat(run.err()).isEqualTo("protomatch status: " + admin() + "/v1/services answered 503: no decision yet:"
-        + " the control plane is starting" + System.lineSeparator());
+    assertThat(run.err()).isEqualTo("protomatch status: " + admin() + "/v1/services answered 500: internal error:"
+        + " see the control plane's log" + System.lineSeparator());
   }
 
   private String admin() {

@@ -72,6 +72,21 @@ class StatusCommandPageFactsTest {
   }
 
   @Test
+  void beforeTheFirstDecisionStatusShowsThePolicyAndSaysThereIsNoDecisionYet() {
+    CliRun run;
+    try (FakeAdminPort admin = FakeAdminPort.serving(
+        Map.of("/v1/services", "{\"status\": 503, \"error\": \"no decision yet: the control plane is starting\"}"),
+        Map.of("/v1/services", 503))) {
+      run = CliRun.of("status", "--admin", admin.url());
+    }
+
+    assertThat(run.exit()).isZero();
+    assertThat(run.out().lines()).first().asString().startsWith("policy ");
+    assertThat(run.out().lines()).contains("No routing decision yet: the control plane is starting.")
+        .anySatisfy(line -> assertThat(line).startsWith("no routing decision yet; "));
+  }
+
+  @Test
   void anOldBuildBesideANewOneSaysWhichCallsItStillTakes() throws Exception {
     try (LoopbackServer v1 = LoopbackServer.start(LoopbackServer.Reflection.V1_AND_V1ALPHA, DemoGreeters.v1("old"));
          LoopbackServer v2 = LoopbackServer.start(LoopbackServer.Reflection.V1_AND_V1ALPHA, DemoGreeters.v2("new"))) {
