@@ -16,7 +16,20 @@ public final class AdminViews {
   public record Service(
       String service, String cluster, Expectation expected, ExpectedSurface expectedSurface, String outcome,
       List<Included> included, List<Excluded> excluded, Map<String, List<String>> methods, String failsClosed,
-      List<String> methodsFailingClosed) {}
+      List<String> methodsFailingClosed) {
+    /** The methods whose calls are routed to {@code address}, sorted (from {@link #methods}). */
+    public List<String> methodsRoutedTo(String address) {
+      java.util.Set<String> routed = new java.util.TreeSet<>();
+      if (methods != null) {
+        methods.forEach((method, addresses) -> {
+          if (addresses.contains(address)) {
+            routed.add(method);
+          }
+        });
+      }
+      return List.copyOf(routed);
+    }
+  }
 
   /** kind: methods, api, schema or newest; the other fields as the kind needs. */
   public record Expectation(String kind, List<String> methods, String hash) {}

@@ -273,7 +273,7 @@ public final class StatusPage {
         html.append("<span class=\"unqualified\">takes every call unchecked (fail-open); did not qualify: ")
             .append("<span class=\"reason-text\">").append(escape(unqualified.reason())).append("</span></span>");
       }
-      List<String> routed = routedMethods(service, endpoint.address());
+      List<String> routed = service.methodsRoutedTo(endpoint.address());
       if (routed.size() < service.methods().size()) {
         // An older build beside a newer one: it takes the methods it serves, the others go elsewhere.
         html.append("<span class=\"routed\" data-routed-methods=\"").append(escape(String.join(",", routed)))
@@ -323,19 +323,6 @@ public final class StatusPage {
     }
     return endpoint.services().stream().filter(build -> service.equals(build.service()))
         .map(AdminViews.ServiceBuild::methods).filter(m -> m != null).findFirst().orElse(null);
-  }
-
-  /** Methods an excluded endpoint still serves: builds lacking other methods keep the ones they share. */
-  private static List<String> routedMethods(AdminViews.Service service, String address) {
-    Set<String> routed = new TreeSet<>();
-    if (service.methods() != null) {
-      service.methods().forEach((method, addresses) -> {
-        if (addresses.contains(address)) {
-          routed.add(method);
-        }
-      });
-    }
-    return List.copyOf(routed);
   }
 
   private static String expectation(AdminViews.Expectation expected) {

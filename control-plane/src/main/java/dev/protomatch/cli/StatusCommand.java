@@ -155,7 +155,7 @@ final class StatusCommand implements Callable<Integer> {
       }
       for (AdminViews.Included endpoint : service.included()) {
         AdminViews.Endpoint known = byAddress.get(endpoint.address());
-        List<String> routed = routedMethods(service, endpoint.address());
+        List<String> routed = service.methodsRoutedTo(endpoint.address());
         String reason = endpoint.unqualified() != null
             ? "unchecked (fail-open); did not qualify: " + endpoint.unqualified().reason()
             : service.methods() != null && routed.size() < service.methods().size()
@@ -209,19 +209,6 @@ final class StatusCommand implements Callable<Integer> {
       }
     }
     return labels.isEmpty() ? "-" : String.join(" ", labels);
-  }
-
-  /** The methods whose route includes the endpoint. */
-  private static List<String> routedMethods(AdminViews.Service service, String address) {
-    Set<String> routed = new TreeSet<>();
-    if (service.methods() != null) {
-      service.methods().forEach((method, addresses) -> {
-        if (addresses.contains(address)) {
-          routed.add(method);
-        }
-      });
-    }
-    return List.copyOf(routed);
   }
 
   private static String expectation(AdminViews.Expectation expected) {
