@@ -29,6 +29,18 @@ public final class AdminViews {
       }
       return List.copyOf(routed);
     }
+
+    /**
+     * Whether {@code address} takes calls to some of the methods routed to endpoints, not all: an older build beside a
+     * newer one. A method no endpoint takes (its calls fail closed) does not count.
+     */
+    public boolean takesSomeRoutedMethodsOnly(String address) {
+      if (methods == null) {
+        return false;
+      }
+      long routedAnywhere = methods.values().stream().filter(addresses -> !addresses.isEmpty()).count();
+      return methodsRoutedTo(address).size() < routedAnywhere;
+    }
   }
 
   /** kind: methods, api, schema or newest; the other fields as the kind needs. */

@@ -274,7 +274,7 @@ public final class StatusPage {
             .append("<span class=\"reason-text\">").append(escape(unqualified.reason())).append("</span></span>");
       }
       List<String> routed = service.methodsRoutedTo(endpoint.address());
-      if (routed.size() < service.methods().size()) {
+      if (service.takesSomeRoutedMethodsOnly(endpoint.address())) {
         // An older build beside a newer one: it takes the methods it serves, the others go elsewhere.
         html.append("<span class=\"routed\" data-routed-methods=\"").append(escape(String.join(",", routed)))
             .append("\">takes calls to ").append(escape(String.join(", ", routed))).append(" only</span>");

@@ -158,7 +158,7 @@ final class StatusCommand implements Callable<Integer> {
         List<String> routed = service.methodsRoutedTo(endpoint.address());
         String reason = endpoint.unqualified() != null
             ? "unchecked (fail-open); did not qualify: " + endpoint.unqualified().reason()
-            : service.methods() != null && routed.size() < service.methods().size()
+            : service.takesSomeRoutedMethodsOnly(endpoint.address())
                 ? "takes calls to " + String.join(", ", routed) + " only" : "";
         rows.add(List.of(service.service(), service.cluster(), endpoint.address(), "included",
             build(endpoint.api(), known, service.service()), labels(known), reason));
