@@ -1,6 +1,7 @@
 package dev.protomatch.cli;
 
 import dev.protomatch.bootstrap.Bootstraps;
+import dev.protomatch.policy.HostPort;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,23 +38,19 @@ final class BootstrapCommand implements Callable<Integer> {
       description = "The service this client belongs to, shared by its replicas (default: ${DEFAULT-VALUE}).")
   String nodeCluster;
 
+  /** The {@code --xds-server HOST:PORT} option's value (an IPv6 host in brackets), or one line saying what it wants. */
+  static HostPort xdsServer(String text) {
+    try {
+      return HostPort.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new UserInputException("--xds-server: expected HOST:PORT, got '" + text + "'");
+    }
+  }
+
   @Override
   public Integer call() {
-    int colon = xdsServer.lastIndexOf(':');
-    String host = colon > 0 ? xdsServer.substring(0, colon) : "";
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    int port;
-    try {
-      port = colon > 0 ? Integer.parseInt(xdsServer.substring(colon + 1)) : -1;
-    } catch (NumberFormatException e) {
-      port = -1;
-    }
-    if (host.isEmpty() || port < 1 || port > 65_535) {
-      throw new UserInputException("--xds-server: expected HOST:PORT, got '" + xdsServer + "'");
-    }
-    Bootstraps.Target target = new Bootstraps.Target(host, port, nodeId, nodeCluster);
+    HostPort server = xdsServer(xdsServer);
+    Bootstraps.Target target = new Bootstraps.Target(server.host(), server.port(), nodeId, nodeCluster);
     spec.commandLine().getOut().print(kind == Kind.envoy ? Bootstraps.envoy(target) : Bootstraps.proxyless(target));
     spec.commandLine().getOut().flush();
     return 0;

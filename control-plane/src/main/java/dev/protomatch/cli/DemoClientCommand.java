@@ -170,21 +170,8 @@ final class DemoClientCommand implements Callable<Integer> {
 
   /** A proxyless bootstrap (as grpc-java reads it) for protomatch's xDS port at {@code hostPort}. */
   static Map<String, ?> bootstrap(String hostPort, String node) {
-    int colon = hostPort.lastIndexOf(':');
-    String host = colon > 0 ? hostPort.substring(0, colon) : "";
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    int port;
-    try {
-      port = colon > 0 ? Integer.parseInt(hostPort.substring(colon + 1)) : -1;
-    } catch (NumberFormatException e) {
-      port = -1;
-    }
-    if (host.isEmpty() || port < 1 || port > 65_535) {
-      throw new UserInputException("--xds-server: expected HOST:PORT, got '" + hostPort + "'");
-    }
-    String json = Bootstraps.proxyless(new Bootstraps.Target(host, port, node, "demo-client"));
+    dev.protomatch.policy.HostPort server = BootstrapCommand.xdsServer(hostPort);
+    String json = Bootstraps.proxyless(new Bootstraps.Target(server.host(), server.port(), node, "demo-client"));
     try {
       return new ObjectMapper().readValue(json, new TypeReference<Map<String, Object>>() {});
     } catch (IOException e) {
